@@ -1,0 +1,142 @@
+"""O2 roles and O3 scope.
+
+A role is a Django group whose name is the role's slug; its permissions are declared here and
+synchronised after every migrate, so code and database never drift. A person may hold several
+roles. O3: roles either see every department, only their own departments, or no department-scoped
+records at all (leadership reads aggregates; the three admin duties see only their own tools).
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Role(models.TextChoices):
+    AGENT = "followup_agent", _("回访员")
+    NURSE = "nurse", _("责任护士")
+    DOCTOR = "doctor", _("主管医生")
+    DEPT_HEAD = "dept_head", _("科主任")
+    HEAD_NURSE = "head_nurse", _("护士长")
+    SUPERVISOR = "service_supervisor", _("客服主管/经理")
+    MEDICAL_AFFAIRS = "medical_affairs", _("医务科")
+    NURSING_DEPT = "nursing_dept", _("护理部")
+    CONSULTANT = "consultant", _("咨询员")
+    DISPATCHER = "dispatcher", _("调度员")
+    PORTER = "porter", _("运送/陪检员")
+    LEADERSHIP = "leadership", _("院领导")
+    SYSADMIN = "sysadmin", _("系统管理员")
+    SECADMIN = "secadmin", _("安全管理员")
+    AUDITOR = "auditor", _("审计员")
+
+
+class Scope(models.TextChoices):
+    ALL = "all", _("全院")
+    OWN = "own", _("本科室")
+    NONE = "none", _("无")
+
+
+# O3: the service centre and medical/nursing affairs work across the hospital.
+ALL_DEPARTMENT_ROLES = frozenset(
+    {
+        Role.AGENT,
+        Role.SUPERVISOR,
+        Role.MEDICAL_AFFAIRS,
+        Role.NURSING_DEPT,
+        Role.CONSULTANT,
+        Role.DISPATCHER,
+        Role.SYSADMIN,
+    }
+)
+OWN_DEPARTMENT_ROLES = frozenset(
+    {Role.NURSE, Role.DOCTOR, Role.DEPT_HEAD, Role.HEAD_NURSE, Role.PORTER}
+)
+
+# 三员分立: the three admin duties are never held by one person.
+ADMIN_DUTIES = frozenset({Role.SYSADMIN, Role.SECADMIN, Role.AUDITOR})
+
+ORG_READ = ["org.view_department", "org.view_campus", "org.view_team", "org.view_shiftpattern"]
+ROSTER_READ = ["org.view_rosterentry"]
+ROSTER_WRITE = ["org.add_rosterentry", "org.change_rosterentry", "org.delete_rosterentry"]
+ORG_WRITE = [
+    f"org.{action}_{model}"
+    for model in ("department", "campus", "team", "shiftpattern", "rosterentry")
+    for action in ("add", "change", "delete")
+]
+
+ROLE_PERMISSIONS: dict[str, list[str]] = {
+    Role.AGENT: ORG_READ + ROSTER_READ,
+    Role.NURSE: ORG_READ + ROSTER_READ,
+    Role.DOCTOR: ORG_READ + ROSTER_READ,
+    Role.DEPT_HEAD: ORG_READ + ROSTER_READ,
+    Role.HEAD_NURSE: ORG_READ + ROSTER_READ + ROSTER_WRITE,
+    Role.SUPERVISOR: ORG_READ + ROSTER_READ + ROSTER_WRITE,
+    Role.MEDICAL_AFFAIRS: ORG_READ + ROSTER_READ,
+    Role.NURSING_DEPT: ORG_READ + ROSTER_READ,
+    Role.CONSULTANT: ORG_READ,
+    Role.DISPATCHER: ORG_READ + ROSTER_READ + ROSTER_WRITE,
+    Role.PORTER: ORG_READ + ROSTER_READ,
+    Role.LEADERSHIP: ORG_READ,
+    Role.SYSADMIN: ORG_READ
+    + ROSTER_READ
+    + ORG_WRITE
+    + ["accounts.view_user", "accounts.add_user", "accounts.change_user"]
+    + ["django_tasks_db.view_dbtaskresult", "jobs.view_scheduledjob", "jobs.change_scheduledjob"],
+    Role.SECADMIN: [
+        "accounts.view_user",
+        "accounts.unlock_user",
+        "accounts.reset_totp",
+        "accounts.assign_roles",
+        "axes.view_accessattempt",
+        "axes.delete_accessattempt",
+        "axes.view_accesslog",
+    ],
+    # The auditor reads the audit log through its own page; it holds no change permission.
+    Role.AUDITOR: ["audit.view_auditevent", "audit.export_auditevent"],
+}
+
+# Roles whose accounts use the Django admin site for configuration.
+ADMIN_SITE_ROLES = frozenset({Role.SYSADMIN, Role.SECADMIN})
+
+
+def scope_for_roles(roles) -> str:
+    roles = set(roles)
+    if roles & ALL_DEPARTMENT_ROLES:
+        return Scope.ALL
+    if roles & OWN_DEPARTMENT_ROLES:
+        return Scope.OWN
+    return Scope.NONE
+
+
+def role_conflicts(roles) -> list[str]:
+    """Reasons (Chinese) why a set of roles may not be held together; empty when allowed."""
+    held = [r for r in Role if r in set(roles) and r in ADMIN_DUTIES]
+    if len(held) > 1:
+        names = "、".join(str(r.label) for r in held)
+        return [f"三员分立：{names} 不能由同一人兼任"]
+    return []
+
+
+def sync_role_groups(verbosity: int = 0) -> None:
+    """Create one group per role and set exactly the declared permissions."""
+    from django.contrib.auth.models import Group, Permission
+
+    for role in Role:
+        group, _ = Group.objects.get_or_create(name=role.value)
+        wanted = []
+        for perm in ROLE_PERMISSIONS.get(role, []):
+            app_label, codename = perm.split(".", 1)
+            found = Permission.objects.filter(
+                content_type__app_label=app_label, codename=codename
+            ).first()
+            if found is not None:
+                wanted.append(found)
+        group.permissions.set(wanted)
+
+
+def sync_role_groups_after_migrate(sender, verbosity=0, **kwargs):
+    # Permissions are created app by app during post_migrate; sync once, after the last app.
+    from django.apps import apps
+
+    if sender.label == list(apps.get_app_configs())[-1].label:
+        sync_role_groups(verbosity)

@@ -1,0 +1,46 @@
+"""Role-based navigation: a menu item is shown when its check passes for the user."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from django.urls import reverse
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+
+from careloop.accounts.roles import ADMIN_SITE_ROLES, Role
+
+
+@dataclass(frozen=True)
+class MenuItem:
+    key: str
+    label: str | Promise
+    url_name: str
+    allowed: Callable
+
+
+def _perm(codename):
+    return lambda user: user.has_perm(codename)
+
+
+MENU: list[MenuItem] = [
+    MenuItem("home", _("工作台"), "core:home", lambda user: True),
+    MenuItem("departments", _("科室"), "org:department_list", _perm("org.view_department")),
+    MenuItem("roster", _("排班"), "org:rosterentry_list", _perm("org.view_rosterentry")),
+    MenuItem("jobs", _("后台任务"), "jobs:scheduledjob_list", _perm("jobs.view_scheduledjob")),
+    MenuItem(
+        "audit", _("审计日志"), "audit:auditevent_list", lambda user: user.has_role(Role.AUDITOR)
+    ),
+    MenuItem("admin", _("系统管理"), "admin:index", lambda user: user.has_role(*ADMIN_SITE_ROLES)),
+]
+
+
+def menu_for(user) -> list[dict]:
+    if not user.is_authenticated:
+        return []
+    return [
+        {"key": item.key, "label": item.label, "url": reverse(item.url_name)}
+        for item in MENU
+        if item.allowed(user)
+    ]

@@ -1,0 +1,37 @@
+"""`careloop demo [--seed S]`: build (or complete) the fictional demo hospital."""
+
+from django.core.management.base import BaseCommand
+
+from careloop.audit.context import Actor, acting_as
+from careloop.demo.builder import build_demo
+
+
+class Command(BaseCommand):
+    help = "建立演示医院（可重复运行，不会重复创建）"
+
+    def add_arguments(self, parser):
+        parser.add_argument("--seed", type=int, default=2026, help="随机种子（姓名等）")
+        parser.add_argument("--password", default=None, help="所有新建演示账户使用此密码（培训用）")
+        parser.add_argument(
+            "--reset-passwords", action="store_true", help="为已存在的演示账户重新生成密码"
+        )
+
+    def handle(self, *args, seed, password, reset_passwords, **options):
+        with acting_as(Actor(name="system:demo")):
+            result = build_demo(seed=seed, password=password, reset_passwords=reset_passwords)
+        self.stdout.write(
+            f"演示医院就绪：新建科室 {result.created_departments} 个，账户 {result.created_users} 个，排班 {result.created_roster} 条"
+        )
+        shown = [a for a in result.accounts if a.password]
+        self.stdout.write("\n演示账户（用户名 · 姓名 · 角色 · 科室 · 密码）：")
+        for a in result.accounts:
+            secret = (
+                a.password
+                if a.password
+                else "（已在首次创建时显示；可用 careloop demo --reset-passwords 重置）"
+            )
+            self.stdout.write(
+                f"  {a.username:<22} {a.name:<6} {'、'.join(a.roles):<10} {','.join(a.departments):<8} {secret}"
+            )
+        if shown:
+            self.stdout.write(self.style.WARNING("\n以上密码只显示这一次，请妥善保存。"))

@@ -1,0 +1,222 @@
+"""CareLoop settings. Every value comes from the environment (README: configuration reference);
+with nothing set, the embedded default runs on SQLite under var/ with development keys."""
+
+from datetime import timedelta
+from pathlib import Path
+
+import dj_database_url
+
+from careloop.env import env_bool, env_int, env_list, env_str, load_keys
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(env_str("CARELOOP_VAR_DIR", str(BASE_DIR / "var"))).resolve()
+VAR_DIR.mkdir(parents=True, exist_ok=True)
+
+PRODUCTION = env_bool("CARELOOP_PRODUCTION", False)
+DEBUG = env_bool("CARELOOP_DEBUG", False)
+
+SECRET_KEY, ENCRYPTION_KEYS, BLIND_INDEX_KEY, USING_DEV_KEYS = load_keys(VAR_DIR, PRODUCTION)
+
+ALLOWED_HOSTS = env_list("CARELOOP_ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
+CSRF_TRUSTED_ORIGINS = env_list("CARELOOP_CSRF_TRUSTED_ORIGINS", [])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "drf_spectacular",
+    "django_filters",
+    "django_tables2",
+    "django_htmx",
+    "django_tasks",
+    "django_tasks_db",
+    "axes",
+    "careloop.core",
+    "careloop.accounts",
+    "careloop.audit",
+    "careloop.org",
+    "careloop.jobs",
+    "careloop.demo",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "careloop.accounts.middleware.SessionLimitsMiddleware",
+    "careloop.audit.middleware.AuditContextMiddleware",
+    "careloop.accounts.middleware.AccountStateMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+    "axes.middleware.AxesMiddleware",
+]
+
+ROOT_URLCONF = "careloop.urls"
+WSGI_APPLICATION = "careloop.wsgi.application"
+ASGI_APPLICATION = "careloop.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "careloop.core.context_processors.careloop",
+            ],
+        },
+    },
+]
+
+DATABASES = {
+    "default": dj_database_url.parse(
+        env_str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'careloop.sqlite3'}"),
+        conn_max_age=env_int("CARELOOP_DB_CONN_MAX_AGE", 0),
+    )
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # WAL lets the web server and the worker read while one writes; IMMEDIATE avoids the
+    # "database is locked" upgrade deadlock between two writers.
+    DATABASES["default"]["OPTIONS"] = {
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 20,
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;",
+    }
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-careloop.sqlite3")}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_USER_MODEL = "accounts.User"
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+LOGIN_URL = "accounts:login"
+LOGIN_REDIRECT_URL = "core:home"
+LOGOUT_REDIRECT_URL = "accounts:login"
+
+# S1: password rules, all configurable.
+PASSWORD_MIN_LENGTH = env_int("CARELOOP_PASSWORD_MIN_LENGTH", 8)
+PASSWORD_MIN_CLASSES = env_int("CARELOOP_PASSWORD_MIN_CLASSES", 3)
+PASSWORD_MAX_AGE_DAYS = env_int("CARELOOP_PASSWORD_MAX_AGE_DAYS", 90)
+PASSWORD_HISTORY = env_int("CARELOOP_PASSWORD_HISTORY", 5)
+AUTH_PASSWORD_VALIDATORS = [
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": PASSWORD_MIN_LENGTH},
+    },
+    {"NAME": "careloop.accounts.passwords.CharacterClassValidator"},
+    {"NAME": "careloop.accounts.passwords.HistoryValidator"},
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+
+# S1: lockout (django-axes) after N failures for M minutes.
+AXES_FAILURE_LIMIT = env_int("CARELOOP_LOCKOUT_FAILURES", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("CARELOOP_LOCKOUT_MINUTES", 30))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "accounts/locked.html"
+AXES_USERNAME_FORM_FIELD = "username"
+AXES_VERBOSE = False
+AXES_IPWARE_PROXY_COUNT = env_int("CARELOOP_PROXY_COUNT", 0)
+
+# S1: idle timeout and an absolute session limit (enforced by SessionLimitsMiddleware).
+SESSION_IDLE_MINUTES = env_int("CARELOOP_IDLE_TIMEOUT_MINUTES", 30)
+SESSION_MAX_HOURS = env_int("CARELOOP_SESSION_MAX_HOURS", 12)
+SESSION_COOKIE_AGE = SESSION_MAX_HOURS * 3600
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+TOTP_REQUIRED_FOR_ADMINS = env_bool("CARELOOP_TOTP_REQUIRED_FOR_ADMINS", False)
+TOTP_ISSUER = env_str("CARELOOP_TOTP_ISSUER", "CareLoop")
+
+HTTPS = env_bool("CARELOOP_HTTPS", PRODUCTION)
+if HTTPS:
+    SECURE_SSL_REDIRECT = env_bool("CARELOOP_SSL_REDIRECT", True)
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = env_int("CARELOOP_HSTS_SECONDS", 31536000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = env_bool("CARELOOP_HSTS_PRELOAD", True)
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+
+LANGUAGE_CODE = "zh-hans"
+LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+TIME_ZONE = env_str("CARELOOP_TIME_ZONE", "Asia/Shanghai")
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = Path(env_str("CARELOOP_STATIC_ROOT", str(VAR_DIR / "static")))
+STATICFILES_DIRS = [
+    BASE_DIR / "static",
+    ("vendor/htmx", BASE_DIR / "node_modules" / "htmx.org" / "dist"),
+    ("vendor/bootstrap", BASE_DIR / "node_modules" / "bootstrap" / "dist"),
+]
+# Production serves the collected, hashed files; development and tests serve from the finders.
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        if PRODUCTION
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+    },
+}
+WHITENOISE_USE_FINDERS = not PRODUCTION
+MEDIA_ROOT = Path(env_str("CARELOOP_MEDIA_ROOT", str(VAR_DIR / "media")))
+
+MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.SessionAuthentication",
+        "rest_framework.authentication.TokenAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["careloop.core.api.ModelPermissions"],
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "PAGE_SIZE": 50,
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "careloop.core.api.exception_handler",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "CareLoop API",
+    "DESCRIPTION": "CareLoop 医院客服中心系统接口",
+    "VERSION": "0.1.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+}
+
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+SCHEDULER_ENABLED = env_bool("CARELOOP_SCHEDULER", True)
+
+DJANGO_TABLES2_TEMPLATE = "django_tables2/bootstrap5.html"
+
+HOSPITAL_NAME = env_str("CARELOOP_HOSPITAL_NAME", "示范医院")
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env_str("CARELOOP_LOG_LEVEL", "INFO")},
+    "loggers": {"axes": {"level": "WARNING"}},
+}

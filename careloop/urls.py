@@ -1,0 +1,18 @@
+from django.contrib import admin
+from django.urls import include, path
+from django.utils.translation import gettext_lazy as _
+
+admin.site.site_header = _("CareLoop 系统管理")
+admin.site.site_title = _("CareLoop 系统管理")
+admin.site.index_title = _("系统配置")
+
+urlpatterns = [
+    path("", include("careloop.core.urls")),
+    path("accounts/", include("careloop.accounts.urls")),
+    path("audit/", include("careloop.audit.urls")),
+    path("org/", include("careloop.org.urls")),
+    path("jobs/", include("careloop.jobs.urls")),
+    path("api/", include("careloop.core.api_urls")),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("admin/", admin.site.urls),
+]

@@ -7,6 +7,7 @@ from functools import cached_property
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
+from django.contrib.auth.models import UserManager as DjangoUserManager
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -14,6 +15,14 @@ from django.utils.translation import gettext_lazy as _
 from careloop.accounts.roles import ADMIN_DUTIES, Role, scope_for_roles
 from careloop.core.fields import BlindIndexField, EncryptedTextField
 from careloop.lib.masking import mask_phone, normalize_phone
+
+
+class UserManager(DjangoUserManager):
+    def _create_user_object(self, username, email, password, **extra_fields):
+        user = super()._create_user_object(username, email, password, **extra_fields)
+        # set_password (not make_password) so the first password enters the S1 history on save.
+        user.set_password(password)
+        return user
 
 
 class User(AbstractUser):
@@ -31,6 +40,8 @@ class User(AbstractUser):
     must_change_password = models.BooleanField(_("下次登录须修改密码"), default=False)
     totp_secret = EncryptedTextField(_("动态口令密钥"))
     totp_enabled = models.BooleanField(_("已启用动态口令"), default=False)
+
+    objects = UserManager()
 
     class Meta:
         verbose_name = _("员工账户")

@@ -4,6 +4,8 @@ edits their own roles; the three admin duties never meet in one account."""
 
 from __future__ import annotations
 
+from functools import wraps
+
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
@@ -22,17 +24,23 @@ def _admin_site_permission(request):
 
 
 admin.site.has_permission = _admin_site_permission
-_admin_login = admin.site.login
+_admin_view = admin.site.admin_view
 
 
-def _admin_login_or_403(request, extra_context=None):
-    # A signed-in user without an admin duty gets 403, not the admin's own login form.
-    if request.user.is_authenticated and not _admin_site_permission(request):
-        raise PermissionDenied(_("只有系统管理员和安全管理员可以进入系统管理。"))
-    return _admin_login(request, extra_context)
+def _admin_view_or_403(view, cacheable=False):
+    """A signed-in user without an admin duty gets 403, not the admin's own login form."""
+    inner = _admin_view(view, cacheable)
+
+    @wraps(inner)
+    def wrapper(request, *args, **kwargs):
+        if request.user.is_authenticated and not _admin_site_permission(request):
+            raise PermissionDenied(_("只有系统管理员和安全管理员可以进入系统管理。"))
+        return inner(request, *args, **kwargs)
+
+    return wrapper
 
 
-admin.site.login = _admin_login_or_403
+admin.site.admin_view = _admin_view_or_403
 admin.site.unregister(Group)
 
 

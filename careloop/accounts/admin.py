@@ -44,6 +44,20 @@ admin.site.admin_view = _admin_view_or_403
 admin.site.unregister(Group)
 
 
+# What the system admin edits; roles ("groups") are the security admin's.
+PROFILE_FIELDS = [
+    "username",
+    "full_name",
+    "staff_no",
+    "title",
+    "phone",
+    "email",
+    "departments",
+    "is_active",
+    "must_change_password",
+]
+
+
 class RoleField(forms.ModelMultipleChoiceField):
     def label_from_instance(self, obj):
         try:
@@ -63,18 +77,7 @@ class UserForm(UserChangeForm):
 
     class Meta(UserChangeForm.Meta):
         model = User
-        fields = [
-            "username",
-            "full_name",
-            "staff_no",
-            "title",
-            "phone",
-            "email",
-            "groups",
-            "departments",
-            "is_active",
-            "must_change_password",
-        ]
+        fields = [*PROFILE_FIELDS, "groups"]
 
     def clean_groups(self):
         groups = self.cleaned_data.get("groups") or []
@@ -126,17 +129,7 @@ class UserAdmin(BaseUserAdmin):
         ):
             fields.append("groups")
         if not request.user.has_perm("accounts.change_user"):
-            fields += [
-                "username",
-                "full_name",
-                "staff_no",
-                "title",
-                "phone",
-                "email",
-                "departments",
-                "is_active",
-                "must_change_password",
-            ]
+            fields += PROFILE_FIELDS
         return fields
 
     def has_change_permission(self, request, obj=None):

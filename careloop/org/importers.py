@@ -30,6 +30,21 @@ def parse_kind(text: str) -> str | None:
     return found.value if found else None
 
 
+def _unique_text(
+    result: ImportResult, number: int, label: str, value: str, limit: int, seen: dict
+) -> bool:
+    """Required, at most ``limit`` characters, and not repeated in the file."""
+    if not value:
+        result.error(number, label, value, f"{label}不能为空")
+    elif len(value) > limit:
+        result.error(number, label, value, f"{label}不能超过 {limit} 个字符")
+    elif value in seen:
+        result.error(number, label, value, f"与第 {seen[value]} 行的{label}重复")
+    else:
+        return True
+    return False
+
+
 def import_departments(
     path, *, dry_run: bool = False, strict: bool = False, sheet=None
 ) -> ImportResult:
@@ -40,25 +55,8 @@ def import_departments(
     seen_names: dict[str, int] = {}
     for number, row in rows:
         code, name = row.get("code", ""), row.get("name", "")
-        ok = True
-        if not code:
-            result.error(number, "科室编码", code, "科室编码不能为空")
-            ok = False
-        elif len(code) > 32:
-            result.error(number, "科室编码", code, "科室编码不能超过 32 个字符")
-            ok = False
-        elif code in seen_codes:
-            result.error(number, "科室编码", code, f"与第 {seen_codes[code]} 行的科室编码重复")
-            ok = False
-        if not name:
-            result.error(number, "科室名称", name, "科室名称不能为空")
-            ok = False
-        elif len(name) > 64:
-            result.error(number, "科室名称", name, "科室名称不能超过 64 个字符")
-            ok = False
-        elif name in seen_names:
-            result.error(number, "科室名称", name, f"与第 {seen_names[name]} 行的科室名称重复")
-            ok = False
+        ok = _unique_text(result, number, "科室编码", code, 32, seen_codes)
+        ok = _unique_text(result, number, "科室名称", name, 64, seen_names) and ok
         kind = parse_kind(row.get("kind", ""))
         if kind is None:
             result.error(

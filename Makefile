@@ -63,7 +63,7 @@ bench: install
 	$(BIN)/python -m bench
 
 messages:
-	$(CARELOOP) makemessages -l en --ignore=.venv --ignore=node_modules --ignore=var
+	$(CARELOOP) makemessages -l en --ignore=.venv --ignore=node_modules --ignore=var --ignore=tests --ignore=bench
 	$(CARELOOP) compilemessages --ignore=.venv --ignore=node_modules
 
 clean:

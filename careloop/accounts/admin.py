@@ -12,6 +12,7 @@ from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.forms import UserChangeForm
 from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from careloop.accounts.models import User
@@ -119,7 +120,7 @@ class UserAdmin(BaseUserAdmin):
 
     @admin.display(description=_("角色"))
     def role_names(self, obj):
-        return "、".join(str(r.label) for r in obj.roles)
+        return gettext("、").join(str(r.label) for r in obj.roles)
 
     def get_readonly_fields(self, request, obj=None):
         fields = list(super().get_readonly_fields(request, obj))

@@ -112,8 +112,10 @@ def role_conflicts(roles) -> list[str]:
     """Reasons (Chinese) why a set of roles may not be held together; empty when allowed."""
     held = [r for r in Role if r in set(roles) and r in ADMIN_DUTIES]
     if len(held) > 1:
-        names = "、".join(str(r.label) for r in held)
-        return [f"三员分立：{names} 不能由同一人兼任"]
+        from django.utils.translation import gettext
+
+        names = gettext("、").join(str(r.label) for r in held)
+        return [gettext("三员分立：%(roles)s 不能由同一人兼任") % {"roles": names}]
     return []
 
 

@@ -2,6 +2,8 @@
 
 from datetime import time, timedelta
 
+from django.utils.translation import gettext_lazy as _
+
 from careloop.jobs import registry
 
 
@@ -29,11 +31,11 @@ registry.register(
     "clear-sessions",
     "careloop.jobs.builtin.clear_expired_sessions",
     every=timedelta(hours=1),
-    description="清理过期的登录会话",
+    description=_("清理过期的登录会话"),
 )
 registry.register(
     "prune-task-results",
     "careloop.jobs.builtin.prune_task_results",
     daily_at=time(3, 15),
-    description="清理 30 天前已完成的后台任务记录",
+    description=_("清理 30 天前已完成的后台任务记录"),
 )

@@ -24,7 +24,7 @@ class JobSpec:
     daily_at: time | None = None
     max_attempts: int = 3
     retry_delay: timedelta = timedelta(minutes=1)
-    description: str = ""
+    description: str = ""  # may be a lazy translation
 
     @property
     def func(self):
@@ -44,10 +44,14 @@ class JobSpec:
 
     @property
     def schedule_text(self) -> str:
+        from django.utils.translation import gettext
+
         if self.every is not None:
             minutes = int(self.every.total_seconds() // 60)
-            return f"每 {minutes} 分钟" if minutes < 60 else f"每 {minutes // 60} 小时"
-        return f"每天 {self.daily_at:%H:%M}"
+            if minutes < 60:
+                return gettext("每 %(n)d 分钟") % {"n": minutes}
+            return gettext("每 %(n)d 小时") % {"n": minutes // 60}
+        return gettext("每天 %(t)s") % {"t": f"{self.daily_at:%H:%M}"}
 
 
 _JOBS: dict[str, JobSpec] = {}

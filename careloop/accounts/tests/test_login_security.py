@@ -32,6 +32,7 @@ def test_five_failures_lock_the_account_for_30_minutes_S1(personas):
         response = login(client, "agent1", "wrong-password")
         assert response.status_code == 429
         assert "账户已锁定" in response.content.decode()
+        assert "请在 30 分钟后再试" in response.content.decode()
         # Locked: even the right password is refused, and no session is created.
         response = login(client, "agent1")
         assert response.status_code == 429

@@ -43,6 +43,8 @@ INSTALLED_APPS = [
     "careloop.audit",
     "careloop.org",
     "careloop.jobs",
+    "careloop.patients",
+    "careloop.intake",
     "careloop.demo",
 ]
 

@@ -28,6 +28,8 @@ class Role(models.TextChoices):
     SYSADMIN = "sysadmin", _("系统管理员")
     SECADMIN = "secadmin", _("安全管理员")
     AUDITOR = "auditor", _("审计员")
+    # Not a person: the account a HIS vendor's system pushes data with (P4.3, token auth).
+    HIS_CLIENT = "his_client", _("HIS 接口账户")
 
 
 class Scope(models.TextChoices):
@@ -46,6 +48,7 @@ ALL_DEPARTMENT_ROLES = frozenset(
         Role.CONSULTANT,
         Role.DISPATCHER,
         Role.SYSADMIN,
+        Role.HIS_CLIENT,
     }
 )
 OWN_DEPARTMENT_ROLES = frozenset(
@@ -64,16 +67,33 @@ ORG_WRITE = [
     for action in ("add", "change", "delete")
 ]
 
+PATIENT_READ = [
+    "patients.view_patient",
+    "patients.view_visit",
+    "patients.view_patientphone",
+    "patients.view_diagnosis",
+    "patients.view_patientevent",
+]
+REVEAL = ["patients.reveal_patient"]
+IMPORT = ["intake.add_importrun", "intake.view_importrun"]
+HL7_ADMIN = ["intake.view_hl7message", "intake.change_hl7message"]
+
 ROLE_PERMISSIONS: dict[str, list[str]] = {
-    Role.AGENT: ORG_READ + ROSTER_READ,
-    Role.NURSE: ORG_READ + ROSTER_READ,
-    Role.DOCTOR: ORG_READ + ROSTER_READ,
-    Role.DEPT_HEAD: ORG_READ + ROSTER_READ,
-    Role.HEAD_NURSE: ORG_READ + ROSTER_READ + ROSTER_WRITE,
-    Role.SUPERVISOR: ORG_READ + ROSTER_READ + ROSTER_WRITE,
-    Role.MEDICAL_AFFAIRS: ORG_READ + ROSTER_READ,
-    Role.NURSING_DEPT: ORG_READ + ROSTER_READ,
-    Role.CONSULTANT: ORG_READ,
+    Role.AGENT: ORG_READ + ROSTER_READ + PATIENT_READ + REVEAL,
+    Role.NURSE: ORG_READ + ROSTER_READ + PATIENT_READ + REVEAL,
+    Role.DOCTOR: ORG_READ + ROSTER_READ + PATIENT_READ + REVEAL,
+    Role.DEPT_HEAD: ORG_READ + ROSTER_READ + PATIENT_READ + REVEAL,
+    Role.HEAD_NURSE: ORG_READ + ROSTER_READ + ROSTER_WRITE + PATIENT_READ + REVEAL,
+    Role.SUPERVISOR: ORG_READ
+    + ROSTER_READ
+    + ROSTER_WRITE
+    + PATIENT_READ
+    + REVEAL
+    + IMPORT
+    + ["intake.view_hl7message"],
+    Role.MEDICAL_AFFAIRS: ORG_READ + ROSTER_READ + PATIENT_READ + REVEAL,
+    Role.NURSING_DEPT: ORG_READ + ROSTER_READ + PATIENT_READ,
+    Role.CONSULTANT: ORG_READ + PATIENT_READ,
     Role.DISPATCHER: ORG_READ + ROSTER_READ + ROSTER_WRITE,
     Role.PORTER: ORG_READ + ROSTER_READ,
     Role.LEADERSHIP: ORG_READ,
@@ -81,7 +101,9 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     + ROSTER_READ
     + ORG_WRITE
     + ["accounts.view_user", "accounts.add_user", "accounts.change_user"]
-    + ["django_tasks_db.view_dbtaskresult", "jobs.view_scheduledjob", "jobs.change_scheduledjob"],
+    + ["django_tasks_db.view_dbtaskresult", "jobs.view_scheduledjob", "jobs.change_scheduledjob"]
+    + IMPORT
+    + HL7_ADMIN,
     Role.SECADMIN: [
         "accounts.view_user",
         "accounts.unlock_user",
@@ -93,6 +115,14 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     ],
     # The auditor reads the audit log through its own page; it holds no change permission.
     Role.AUDITOR: ["audit.view_auditevent", "audit.export_auditevent"],
+    Role.HIS_CLIENT: ORG_READ
+    + PATIENT_READ
+    + [
+        "patients.add_patient",
+        "patients.change_patient",
+        "patients.add_visit",
+        "patients.change_visit",
+    ],
 }
 
 # Roles whose accounts use the Django admin site for configuration.

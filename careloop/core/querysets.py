@@ -27,5 +27,11 @@ class ScopedQuerySet(models.QuerySet):
         if scope == Scope.ALL:
             return self
         if scope == Scope.OWN:
+            if "__" in field:
+                # Across a to-many relation (a patient's visits): a subquery, so no duplicates.
+                inner = self.model._base_manager.filter(
+                    **{f"{field}__in": user.department_ids}
+                ).values("pk")
+                return self.filter(pk__in=inner)
             return self.filter(**{f"{field}__in": user.department_ids})
         return self.none()

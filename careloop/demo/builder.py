@@ -117,6 +117,7 @@ def _accounts_plan() -> list[tuple[str, list[str], list[str]]]:
         ("sysadmin", [Role.SYSADMIN], []),
         ("secadmin", [Role.SECADMIN], []),
         ("auditor", [Role.AUDITOR], []),
+        ("his.client", [Role.HIS_CLIENT], []),
     ]
     for team_code, _n, _l in TEAMS:
         slug = team_code.lower()

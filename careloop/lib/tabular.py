@@ -38,6 +38,7 @@ def _key(header: str) -> str:
 @dataclass
 class HeaderMap:
     columns: list[Column]
+    headers: list[str] = field(default_factory=list)
     index: dict[str, int] = field(default_factory=dict)  # canonical name → column position
     unknown: list[str] = field(default_factory=list)
 
@@ -47,7 +48,7 @@ class HeaderMap:
         for col in columns:
             for alias in (col.name, *col.aliases):
                 lookup[_key(alias)] = col.name
-        hm = cls(columns)
+        hm = cls(columns, headers=list(headers))
         for pos, header in enumerate(headers):
             if header is None or str(header).strip() == "":
                 continue
@@ -57,6 +58,10 @@ class HeaderMap:
             elif name not in hm.index:
                 hm.index[name] = pos
         return hm
+
+    def header_of(self, name: str) -> str:
+        """The file's own header text for a canonical column (e.g. 住院号 for visit_no)."""
+        return self.headers[self.index[name]] if name in self.index else ""
 
     def missing_required(self) -> list[Column]:
         return [c for c in self.columns if c.required and c.name not in self.index]
@@ -133,6 +138,24 @@ def iter_raw_rows(path: str | Path, sheet: str | None = None) -> Iterator[list]:
         yield from ws.iter_rows()
         return
     raise TabularError(f"不支持的文件类型“{suffix}”：请使用 .csv 或 .xlsx")
+
+
+def count_data_rows(path: str | Path, sheet: str | None = None) -> int:
+    """A quick row count for progress bars (may include blank rows)."""
+    path = Path(path)
+    if path.suffix.lower() in (".csv", ".txt"):
+        lines, last = 0, b"\n"
+        with open(path, "rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                lines += chunk.count(b"\n")
+                last = chunk[-1:]
+        # Lines minus the header; a last line without a newline still counts.
+        return max(lines + (last != b"\n") - 1, 0)
+    from python_calamine import CalamineWorkbook
+
+    book = CalamineWorkbook.from_path(str(path))
+    ws = book.get_sheet_by_name(sheet or book.sheet_names[0])
+    return max(ws.height - 1, 0)
 
 
 def read_table(

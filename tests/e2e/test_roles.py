@@ -40,6 +40,7 @@ EXPECTED = [
     ("sysadmin", "sysadmin", {"home", "departments", "roster", "jobs", "admin"}),
     ("secadmin", "secadmin", {"home", "admin"}),
     ("auditor", "auditor", {"home", "audit"}),
+    ("his.client", "his_client", {"home", "departments"}),
 ]
 SCREENSHOT_OF = "nurse.xnk"
 SCREENSHOT_PATH = "/tmp/e2e-home.png"

@@ -12,6 +12,7 @@ urlpatterns = [
     path("audit/", include("careloop.audit.urls")),
     path("org/", include("careloop.org.urls")),
     path("jobs/", include("careloop.jobs.urls")),
+    path("intake/", include("careloop.intake.urls")),
     path("api/", include("careloop.core.api_urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),

@@ -13,6 +13,7 @@ urlpatterns = [
     path("org/", include("careloop.org.urls")),
     path("jobs/", include("careloop.jobs.urls")),
     path("intake/", include("careloop.intake.urls")),
+    path("patients/", include("careloop.patients.urls")),
     path("api/", include("careloop.core.api_urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),

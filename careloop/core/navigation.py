@@ -26,8 +26,10 @@ def _perm(codename):
 
 MENU: list[MenuItem] = [
     MenuItem("home", _("工作台"), "core:home", lambda user: True),
+    MenuItem("patients", _("患者档案"), "patients:patient_list", _perm("patients.view_patient")),
     MenuItem("departments", _("科室"), "org:department_list", _perm("org.view_department")),
     MenuItem("roster", _("排班"), "org:rosterentry_list", _perm("org.view_rosterentry")),
+    MenuItem("imports", _("数据导入"), "intake:importrun_list", _perm("intake.view_importrun")),
     MenuItem("jobs", _("后台任务"), "jobs:scheduledjob_list", _perm("jobs.view_scheduledjob")),
     MenuItem(
         "audit", _("审计日志"), "audit:auditevent_list", lambda user: user.has_role(Role.AUDITOR)

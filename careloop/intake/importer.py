@@ -119,19 +119,22 @@ def _process(run, rows, resolver, batch_size, *, write, on_progress):
 
 
 def _count(run, outcomes, parse_errors):
-    failed_rows = 0
+    failed_rows, batch_errors = 0, []
     for item in parse_errors:
         if item is None:
             failed_rows += 1
         else:
             number, column, value, reason = item
-            run.errors.append([number, LABELS.get(column, column), value, reason])
-    for number, outcome in sorted(outcomes.items()):
+            batch_errors.append([number, LABELS.get(column, column), value, reason])
+    for number, outcome in outcomes.items():
         if outcome.status == "failed":
             failed_rows += 1
-            run.errors.extend([number, LABELS.get(c, c), v, r] for c, v, r in outcome.problems)
+            batch_errors.extend([number, LABELS.get(c, c), v, r] for c, v, r in outcome.problems)
         else:
             setattr(run, outcome.status, getattr(run, outcome.status) + 1)
+    run.errors.extend(
+        sorted(batch_errors, key=lambda e: e[0])
+    )  # stable: a row's columns keep their order
     run.failed += failed_rows
     run.processed_rows += failed_rows + sum(1 for o in outcomes.values() if o.status != "failed")
 

@@ -16,13 +16,16 @@ PAGES = {
     "jobs": "/jobs/",
     "roster": "/org/roster/",
     "departments": "/org/departments/",
+    "patients": "/patients/",
+    "imports": "/intake/imports/",
 }
 
 # Written out from careloop/core/navigation.py (MENU) and careloop/accounts/roles.py
 # (ROLE_PERMISSIONS, ADMIN_SITE_ROLES): departments ← org.view_department (ORG_READ),
 # roster ← org.view_rosterentry (ROSTER_READ), jobs ← jobs.view_scheduledjob,
 # audit ← the auditor role, admin ← sysadmin or secadmin.
-STAFF_MENU = {"home", "departments", "roster"}
+# patients ← patients.view_patient (PATIENT_READ), imports ← intake.view_importrun (IMPORT).
+STAFF_MENU = {"home", "patients", "departments", "roster"}
 EXPECTED = [
     # (demo account, role slug, visible menu keys)
     ("agent1", "followup_agent", STAFF_MENU),
@@ -30,17 +33,17 @@ EXPECTED = [
     ("doctor.xnk", "doctor", STAFF_MENU),
     ("head.xnk", "dept_head", STAFF_MENU),
     ("headnurse.xnk", "head_nurse", STAFF_MENU),
-    ("supervisor", "service_supervisor", STAFF_MENU),
+    ("supervisor", "service_supervisor", STAFF_MENU | {"imports"}),
     ("medaffairs", "medical_affairs", STAFF_MENU),
     ("nursingdept", "nursing_dept", STAFF_MENU),
-    ("consultant1", "consultant", {"home", "departments"}),
-    ("dispatcher.nkz", "dispatcher", STAFF_MENU),
-    ("porter1.nkz", "porter", STAFF_MENU),
+    ("consultant1", "consultant", {"home", "patients", "departments"}),
+    ("dispatcher.nkz", "dispatcher", {"home", "departments", "roster"}),
+    ("porter1.nkz", "porter", {"home", "departments", "roster"}),
     ("leader", "leadership", {"home", "departments"}),
-    ("sysadmin", "sysadmin", {"home", "departments", "roster", "jobs", "admin"}),
+    ("sysadmin", "sysadmin", {"home", "departments", "roster", "imports", "jobs", "admin"}),
     ("secadmin", "secadmin", {"home", "admin"}),
     ("auditor", "auditor", {"home", "audit"}),
-    ("his.client", "his_client", {"home", "departments"}),
+    ("his.client", "his_client", {"home", "patients", "departments"}),
 ]
 SCREENSHOT_OF = "nurse.xnk"
 SCREENSHOT_PATH = "/tmp/e2e-home.png"

@@ -23,11 +23,11 @@ def test_chinese_by_default_even_with_an_english_browser():
 @pytest.mark.parametrize(
     ("persona", "expected"),
     [
-        ("cardio_nurse", {"home", "departments", "roster"}),
-        ("agent", {"home", "departments", "roster"}),
+        ("cardio_nurse", {"home", "patients", "departments", "roster"}),
+        ("agent", {"home", "patients", "departments", "roster"}),
         ("leader", {"home", "departments"}),
         ("auditor", {"home", "audit"}),
-        ("sysadmin", {"home", "departments", "roster", "jobs", "admin"}),
+        ("sysadmin", {"home", "departments", "roster", "imports", "jobs", "admin"}),
         ("secadmin", {"home", "admin"}),
     ],
 )

@@ -1,0 +1,78 @@
+"""`careloop demo`: an account for every role, and patient data with every case the rules need."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+
+import pytest
+from django.core.management import call_command
+from django.db.models import F
+
+from careloop.accounts.models import User
+from careloop.accounts.roles import Role
+from careloop.org.models import Department, RosterEntry
+from careloop.patients.models import Diagnosis, Patient, Visit
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(scope="module")
+def out():
+    return io.StringIO()
+
+
+def test_demo_builds_everything_once(out):
+    call_command("demo", "--password", "Demo-Pass-2026!", stdout=out)
+    counts = (
+        Department.objects.count(),
+        User.objects.count(),
+        RosterEntry.objects.count(),
+        Visit.objects.count(),
+    )
+    call_command("demo", stdout=io.StringIO())
+    assert (
+        Department.objects.count(),
+        User.objects.count(),
+        RosterEntry.objects.count(),
+        Visit.objects.count(),
+    ) == counts
+    assert counts[3] == 840
+
+    held = set(User.objects.values_list("groups__name", flat=True))
+    assert {r.value for r in Role} <= held  # every O2 role has a demo account
+    assert {"内科组", "外科组", "急诊组"} <= set(
+        Department.objects.get(code="KFZX").teams.values_list("name", flat=True)
+    )
+
+    inpatient = Visit.objects.filter(visit_type="inpatient")
+    assert set(inpatient.exclude(disposition="").values_list("disposition", flat=True)) == {
+        "1",
+        "2",
+        "3",
+        "4",
+        "5",
+        "9",
+    }
+    assert (
+        Patient.objects.filter(is_deceased=True).count()
+        == inpatient.filter(disposition="5").count()
+    )
+    short = [
+        v
+        for v in inpatient.exclude(discharged_at=None)
+        if v.length_of_stay < dt.timedelta(hours=24)
+    ]
+    assert short, "E3 needs stays under 24 hours"
+    assert Patient.objects.filter(open_dispute=True).exists()
+    assert Patient.objects.filter(do_not_contact=True).exists()
+    assert Patient.objects.filter(phones__isnull=True).exists()
+    assert Diagnosis.objects.filter(code__in=["A53.9", "B20", "O04.9"], is_principal=False).exists()
+    assert inpatient.filter(cleared_out=True).exists()
+    outpatient = Visit.objects.filter(visit_type="outpatient")
+    kinds = set(outpatient.values_list("department__kind", "first_visit"))
+    assert kinds == {("specialist", True), ("specialist", False), ("basic", True), ("basic", False)}
+    assert outpatient.filter(first_visit=True, lost=True).exists()
+    oldest = Visit.objects.order_by(F("admitted_at").asc(nulls_last=True)).first().admitted_at
+    assert dt.timedelta(days=100) < dt.datetime.now(dt.UTC) - oldest <= dt.timedelta(days=121)
+    assert "以上密码只显示这一次" in out.getvalue()

@@ -32,6 +32,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_filters",
     "django_tables2",
     "django_htmx",
@@ -214,6 +215,14 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "CareLoop 医院客服中心系统接口",
     "VERSION": "0.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The interface description is for signed-in staff and system clients, not the whole intranet.
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    # No CDN on a hospital intranet: Swagger UI and ReDoc come from drf-spectacular-sidecar.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    # Models share field names ("status"); name each enum after its model, not the field.
+    "ENUM_NAME_OVERRIDES": {"VisitStatusEnum": "careloop.patients.choices.VisitStatus"},
 }
 
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}

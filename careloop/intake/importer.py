@@ -32,6 +32,7 @@ class _DryRun(Exception):
 
 
 def _rows(path, sheet):
+    """Read the header now (a bad file fails before anything is written); parse rows lazily."""
     from zoneinfo import ZoneInfo
 
     from django.conf import settings
@@ -39,9 +40,7 @@ def _rows(path, sheet):
     hm, rows = read_table(path, COLUMNS, sheet)
     inferred = INFER_TYPE.get(hm.header_of("visit_no").strip(), "")
     tz, today = ZoneInfo(settings.TIME_ZONE), timezone.localdate()
-    for number, raw in rows:
-        row, problems = parse_row(raw, tz, today, inferred)
-        yield number, row, problems
+    return ((number, *parse_row(raw, tz, today, inferred)) for number, raw in rows)
 
 
 def run_import(

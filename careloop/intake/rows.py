@@ -74,8 +74,11 @@ PHONE_SPLIT = re.compile(r"[;；/,，、]+")
 DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%Y.%m.%d", "%Y%m%d")
 DATETIME_FORMATS = (
     "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M",
-    "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M", "%Y%m%d%H%M%S", "%Y%m%d%H%M",
+    "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M",
 )  # fmt: skip
+# HL7-style compact times: strptime would read "202405010830" with %S as 08:03:00, so the
+# format is chosen by the number of digits.
+COMPACT_FORMATS = {14: "%Y%m%d%H%M%S", 12: "%Y%m%d%H%M", 8: "%Y%m%d"}
 ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 ID_CHECK = "10X98765432"
 
@@ -133,6 +136,10 @@ def parse_date(text: str) -> dt.date:
 
 def parse_datetime(text: str, tz: ZoneInfo) -> dt.datetime:
     value = text.strip()
+    if value.isdigit():
+        if len(value) not in COMPACT_FORMATS:
+            raise ValueError(value)
+        return dt.datetime.strptime(value, COMPACT_FORMATS[len(value)]).replace(tzinfo=tz)
     for fmt in DATETIME_FORMATS:
         try:
             return dt.datetime.strptime(value, fmt).replace(tzinfo=tz)

@@ -189,7 +189,7 @@ def apply_rows(
         )
         if (v.visit_type, v.visit_no) in keys
     }
-    new_visits, update_visits, visit_fields = [], [], set()
+    new_visits, update_visits, visit_fields = [], {}, set()
     diagnoses_for: dict[tuple, list[tuple[str, str]]] = {}
     statuses: dict[int, tuple[str, tuple]] = {}
     for key, row, dept in good:
@@ -210,7 +210,17 @@ def apply_rows(
                 _mark_deceased(patient, row, update_patients, events, visit)
             continue
         fields = _fields(row.present, VISIT_COLUMNS)
-        if visit.patient_id != patient.pk:
+        if visit.pk is None:
+            # The same new visit twice in one batch: the later row wins, as it would a batch later.
+            for f in fields:
+                setattr(visit, f, values[f])
+            visit.patient = patient
+            if "diagnosis" in row.present:
+                diagnoses_for[vkey] = row.diagnoses
+            statuses[key] = ("updated", vkey)
+            continue
+        moved = visit.patient_id != patient.pk
+        if moved:
             # A visit moved to another patient id in HIS: follow HIS (A40 merges are explicit).
             visit.patient = patient
             visit_fields.add("patient")
@@ -224,25 +234,26 @@ def apply_rows(
             diagnoses_for[vkey] = row.diagnoses
         if diff and "disposition" in diff and row.disposition == Disposition.DEATH:
             _mark_deceased(patient, row, update_patients, events, visit)
-        if diff or "patient" in visit_fields:
+        if diff or moved:
             visit.updated_at = now
             visit_fields.update(diff)
-            if visit not in update_visits:
-                update_visits.append(visit)
-        changed = bool(diff) or diag_changed or row.patient_no in patient_changed
+            update_visits[id(visit)] = visit
+        changed = bool(diff) or moved or diag_changed or row.patient_no in patient_changed
         statuses[key] = ("updated" if changed else "unchanged", vkey)
 
     Visit.objects.bulk_create(new_visits, batch_size=1000)
     if update_visits:
-        Visit.objects.bulk_update(update_visits, [*visit_fields, "updated_at"], batch_size=500)
+        Visit.objects.bulk_update(
+            list(update_visits.values()), [*visit_fields, "updated_at"], batch_size=500
+        )
     deceased = [p for p in update_patients if p.is_deceased]
     if deceased:
         Patient.objects.bulk_update(deceased, ["is_deceased", "deceased_at"], batch_size=500)
     if diagnoses_for:
-        targets = [visits[k] for k in diagnoses_for]
-        Diagnosis.objects.filter(
-            visit__in=[v for v in targets if v.pk and v not in new_visits]
-        ).delete()
+        fresh = {id(v) for v in new_visits}
+        stale = [visits[k].pk for k in diagnoses_for if id(visits[k]) not in fresh]
+        if stale:
+            Diagnosis.objects.filter(visit_id__in=stale).delete()
         Diagnosis.objects.bulk_create(
             [
                 Diagnosis(visit=visits[k], position=i, code=code, text=text, is_principal=(i == 0))

@@ -153,8 +153,11 @@ def count_data_rows(path: str | Path, sheet: str | None = None) -> int:
         return max(lines + (last != b"\n") - 1, 0)
     from python_calamine import CalamineWorkbook
 
-    book = CalamineWorkbook.from_path(str(path))
-    ws = book.get_sheet_by_name(sheet or book.sheet_names[0])
+    try:
+        book = CalamineWorkbook.from_path(str(path))
+        ws = book.get_sheet_by_name(sheet or book.sheet_names[0])
+    except Exception as exc:  # calamine raises its own error types for broken files
+        raise TabularError(f"无法读取 Excel 文件 {path.name}：{exc}") from exc
     return max(ws.height - 1, 0)
 
 

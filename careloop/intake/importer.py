@@ -18,7 +18,7 @@ from careloop.audit.services import record_event
 from careloop.core.importing import ImportResult
 from careloop.intake.choices import RunStatus
 from careloop.intake.models import ImportRun
-from careloop.intake.rows import COLUMNS, LABELS, parse_row
+from careloop.intake.rows import COLUMNS, LABELS, masked_value, parse_row
 from careloop.intake.upsert import Resolver, apply_rows
 from careloop.lib.tabular import count_data_rows, read_table
 from careloop.patients.choices import Source
@@ -72,7 +72,7 @@ def run_import(
     if write or run.dry_run:
         _process(run, rows, resolver, batch_size, write=write, on_progress=on_progress)
     run.status, run.finished_at = RunStatus.FINISHED, timezone.now()
-    run.total_rows = max(run.total_rows, run.processed_rows)
+    run.total_rows = run.processed_rows  # the quick count included blank lines
     run.save()
     if not run.dry_run:
         record_event(
@@ -124,7 +124,9 @@ def _count(run, outcomes, parse_errors):
             failed_rows += 1
         else:
             number, column, value, reason = item
-            batch_errors.append([number, LABELS.get(column, column), value, reason])
+            batch_errors.append(
+                [number, LABELS.get(column, column), masked_value(column, value), reason]
+            )
     for number, outcome in outcomes.items():
         if outcome.status == "failed":
             failed_rows += 1

@@ -12,7 +12,13 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
 
-from careloop.lib.masking import normalize_id_number, normalize_phone
+from careloop.lib.masking import (
+    mask_address,
+    mask_id_number,
+    mask_phone,
+    normalize_id_number,
+    normalize_phone,
+)
 from careloop.lib.tabular import Column
 
 COLUMNS = [
@@ -69,7 +75,8 @@ DISPOSITION = {
 }  # fmt: skip
 YES = {"是", "y", "yes", "true", "1", "有", "√"}
 NO = {"否", "n", "no", "false", "0", "无", ""}
-ICD10 = re.compile(r"^[A-Z][0-9]{2}(\.[0-9A-Z]{1,4})?$")
+# ICD-10 and China's national clinical version (国临版 2.0), e.g. I10.x00x002, K35.800x001.
+ICD10 = re.compile(r"^[A-Z][0-9]{2}(\.[0-9A-Za-z]{1,12})?$")
 PHONE_SPLIT = re.compile(r"[;；/,，、]+")
 DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%Y.%m.%d", "%Y%m%d")
 DATETIME_FORMATS = (
@@ -170,6 +177,17 @@ def valid_id_number(value: str) -> bool:
         return False
     total = sum(int(d) * w for d, w in zip(value[:17], ID_WEIGHTS, strict=True))
     return ID_CHECK[total % 11] == value[17]
+
+
+def masked_value(column: str, value: str) -> str:
+    """P3: a rejected value as the error report may show it (the row number finds the original)."""
+    if column == "phone":
+        return re.sub(r"\d{7,}", lambda m: mask_phone(m.group()), value)
+    if column == "id_number":
+        return mask_id_number(value) if len(value) > 8 else "*" * len(value)
+    if column == "address":
+        return mask_address(value)
+    return value
 
 
 def split_phones(text: str) -> list[str]:
@@ -277,7 +295,11 @@ def parse_row(
         problem("visit_at", "门急诊必须有就诊时间")
 
     texts = [t.strip() for t in re.split(r"[;；]", text("diagnosis")) if t.strip()]
-    codes = [c.strip().upper() for c in re.split(r"[;；,，\s]+", text("icd10")) if c.strip()]
+    codes = [
+        c.strip()[:1].upper() + c.strip()[1:]
+        for c in re.split(r"[;；,，\s]+", text("icd10"))
+        if c.strip()
+    ]
     for code in codes:
         if not ICD10.match(code):
             problem("icd10", f"ICD-10 编码“{code}”格式不正确")

@@ -157,6 +157,14 @@ def apply_rows(
         values = _patient_values(row)
         fields = _fields(row.present, PATIENT_COLUMNS)
         patient = patients.get(patient_no)
+        if (
+            patient is not None
+            and row.birth_date_estimated
+            and patient.birth_date
+            and not patient.birth_date_estimated
+        ):
+            # P1: an age column never replaces a recorded birth date.
+            fields = [f for f in fields if f not in ("birth_date", "birth_date_estimated")]
         if patient is None:
             patient = Patient(patient_no=patient_no, created_at=now, updated_at=now, **values)
             patients[patient_no] = patient
@@ -218,6 +226,8 @@ def apply_rows(
             if "diagnosis" in row.present:
                 diagnoses_for[vkey] = row.diagnoses
             statuses[key] = ("updated", vkey)
+            if row.disposition == Disposition.DEATH:
+                _mark_deceased(patient, row, update_patients, events, visit)
             continue
         moved = visit.patient_id != patient.pk
         if moved:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from django.db import transaction
 
+from careloop.audit.choices import Action
+from careloop.audit.services import record_event
 from careloop.core.importing import ImportResult
 from careloop.lib.tabular import Column, read_table
 from careloop.org.choices import KIND_ALIASES, DepartmentKind
@@ -113,6 +115,12 @@ def import_departments(
                 if "building" in row:
                     dept.building = row["building"]
                 dept.save()
+        record_event(
+            Action.IMPORT,
+            object_type="org.department",
+            object_repr=str(path)[:200],
+            message=result.summary(),
+        )
     return result
 
 

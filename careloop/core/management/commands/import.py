@@ -11,9 +11,7 @@ import sys
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.module_loading import import_string
 
-from careloop.audit.choices import Action
 from careloop.audit.context import Actor, acting_as
-from careloop.audit.services import record_event
 from careloop.core.importing import importers
 from careloop.lib.tabular import TabularError
 
@@ -39,8 +37,6 @@ class Command(BaseCommand):
             except TabularError as exc:
                 self.stderr.write(f"导入失败：{exc}")
                 sys.exit(2)
-            if not dry_run:
-                record_event(Action.IMPORT, object_type=kind, message=f"{file}：{result.summary()}")
         self.stdout.write(result.summary())
         if result.errors:
             report = result.write_error_report(kind)

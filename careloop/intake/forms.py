@@ -16,7 +16,7 @@ class ImportUploadForm(forms.Form):
         if suffix not in (".csv", ".xlsx"):
             raise forms.ValidationError(
                 _("不支持的文件类型“%(s)s”：请上传 .csv 或 .xlsx 文件。")
-                % {"s": suffix or "无扩展名"}
+                % {"s": suffix or _("无扩展名")}
             )
         if upload.size > MAX_UPLOAD_MB * 1024 * 1024:
             raise forms.ValidationError(

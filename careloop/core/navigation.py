@@ -30,6 +30,7 @@ MENU: list[MenuItem] = [
     MenuItem("departments", _("科室"), "org:department_list", _perm("org.view_department")),
     MenuItem("roster", _("排班"), "org:rosterentry_list", _perm("org.view_rosterentry")),
     MenuItem("imports", _("数据导入"), "intake:importrun_list", _perm("intake.view_importrun")),
+    MenuItem("hl7", _("HL7 消息"), "intake:hl7message_list", _perm("intake.view_hl7message")),
     MenuItem("jobs", _("后台任务"), "jobs:scheduledjob_list", _perm("jobs.view_scheduledjob")),
     MenuItem(
         "audit", _("审计日志"), "audit:auditevent_list", lambda user: user.has_role(Role.AUDITOR)

@@ -7,6 +7,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from careloop.core.querysets import ScopedQuerySet
 from careloop.intake.choices import MessageStatus, RunStatus
 
 
@@ -78,6 +79,10 @@ class HL7Message(models.Model):
     received_at = models.DateTimeField(_("接收时间"), default=timezone.now, db_index=True)
     processed_at = models.DateTimeField(_("处理时间"), null=True, blank=True)
     attempts = models.PositiveSmallIntegerField(_("处理次数"), default=1)
+
+    # Interface data for the integration duty: the permission decides, not a department.
+    scope_field = None
+    objects = ScopedQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("HL7 消息")

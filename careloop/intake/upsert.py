@@ -150,6 +150,12 @@ def apply_rows(
         p.patient_no: p
         for p in Patient.objects.filter(patient_no__in=list(latest)).prefetch_related("phones")
     }
+    # P5: after an A40 merge, data still sent under the old patient id belongs to the survivor.
+    merged = {no: p.merged_into_id for no, p in patients.items() if p.merged_into_id}
+    if merged:
+        survivors = Patient.objects.prefetch_related("phones").in_bulk(set(merged.values()))
+        for no, survivor_id in merged.items():
+            patients[no] = survivors[survivor_id]
     patient_changed: set[str] = set()
     new_patients, update_patients, update_fields = [], [], set()
     events: list[PatientEvent] = []
@@ -192,9 +198,9 @@ def apply_rows(
     keys = {(row.visit_type, row.visit_no) for _k, row, _d in good}
     visits = {
         (v.visit_type, v.visit_no): v
-        for v in Visit.objects.filter(visit_no__in=[no for _t, no in keys]).prefetch_related(
-            "diagnoses"
-        )
+        for v in Visit.objects.filter(
+            visit_type__in={t for t, _no in keys}, visit_no__in=[no for _t, no in keys]
+        ).prefetch_related("diagnoses")
         if (v.visit_type, v.visit_no) in keys
     }
     new_visits, update_visits, visit_fields = [], {}, set()

@@ -11,5 +11,7 @@ class PatientsConfig(AppConfig):
         from careloop.audit.services import register
         from careloop.patients import models
 
-        for model in (models.Patient, models.PatientPhone, models.Visit, models.Diagnosis):
+        # Phones and diagnoses are parts of a patient or visit: intake rewrites them in bulk and is
+        # audited per import, message or request; a per-row trail of them would only add cost.
+        for model in (models.Patient, models.Visit):
             register(model)

@@ -18,13 +18,15 @@ PAGES = {
     "departments": "/org/departments/",
     "patients": "/patients/",
     "imports": "/intake/imports/",
+    "hl7": "/intake/hl7/",
 }
 
 # Written out from careloop/core/navigation.py (MENU) and careloop/accounts/roles.py
 # (ROLE_PERMISSIONS, ADMIN_SITE_ROLES): departments ← org.view_department (ORG_READ),
 # roster ← org.view_rosterentry (ROSTER_READ), jobs ← jobs.view_scheduledjob,
 # audit ← the auditor role, admin ← sysadmin or secadmin.
-# patients ← patients.view_patient (PATIENT_READ), imports ← intake.view_importrun (IMPORT).
+# patients ← patients.view_patient (PATIENT_READ), imports ← intake.view_importrun (IMPORT),
+# hl7 ← intake.view_hl7message.
 STAFF_MENU = {"home", "patients", "departments", "roster"}
 EXPECTED = [
     # (demo account, role slug, visible menu keys)
@@ -33,14 +35,14 @@ EXPECTED = [
     ("doctor.xnk", "doctor", STAFF_MENU),
     ("head.xnk", "dept_head", STAFF_MENU),
     ("headnurse.xnk", "head_nurse", STAFF_MENU),
-    ("supervisor", "service_supervisor", STAFF_MENU | {"imports"}),
+    ("supervisor", "service_supervisor", STAFF_MENU | {"imports", "hl7"}),
     ("medaffairs", "medical_affairs", STAFF_MENU),
     ("nursingdept", "nursing_dept", STAFF_MENU),
     ("consultant1", "consultant", {"home", "patients", "departments"}),
     ("dispatcher.nkz", "dispatcher", {"home", "departments", "roster"}),
     ("porter1.nkz", "porter", {"home", "departments", "roster"}),
     ("leader", "leadership", {"home", "departments"}),
-    ("sysadmin", "sysadmin", {"home", "departments", "roster", "imports", "jobs", "admin"}),
+    ("sysadmin", "sysadmin", {"home", "departments", "roster", "imports", "hl7", "jobs", "admin"}),
     ("secadmin", "secadmin", {"home", "admin"}),
     ("auditor", "auditor", {"home", "audit"}),
     ("his.client", "his_client", {"home", "patients", "departments"}),

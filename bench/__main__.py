@@ -6,6 +6,8 @@ import sys
 
 BENCHMARKS = {
     "encryption": "bench.encryption",
+    "hl7": "bench.hl7",
+    "import": "bench.import_bench",
 }
 
 

@@ -50,7 +50,6 @@ class Source(models.TextChoices):
 class EventKind(models.TextChoices):
     """P5: what happened after the fact, for the follow-up planner to act on."""
 
-    DISCHARGED = "discharged", _("出院")
     DEATH = "death", _("死亡")
     ADMIT_CANCELLED = "admit_cancelled", _("取消入院")
     DISCHARGE_CANCELLED = "discharge_cancelled", _("取消出院")

@@ -8,6 +8,7 @@ phone does not erase the phones a file import brought.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass, field
 
 from django.contrib.auth import get_user_model
@@ -147,15 +148,23 @@ def apply_rows(
     for _key, row, _dept in good:
         latest[row.patient_no] = row
     patients = {
-        p.patient_no: p
-        for p in Patient.objects.filter(patient_no__in=list(latest)).prefetch_related("phones")
+        p.patient_no: p for p in Patient.objects.filter(patient_no__in=list(latest)).order_by()
     }
     # P5: after an A40 merge, data still sent under the old patient id belongs to the survivor.
     merged = {no: p.merged_into_id for no, p in patients.items() if p.merged_into_id}
     if merged:
-        survivors = Patient.objects.prefetch_related("phones").in_bulk(set(merged.values()))
+        survivors = Patient.objects.in_bulk(set(merged.values()))
         for no, survivor_id in merged.items():
             patients[no] = survivors[survivor_id]
+    # One flat query instead of prefetch_related: the per-object querysets of a prefetch were
+    # 35–40% of an unchanged re-import (bench import).
+    phones_of = defaultdict(list)
+    for patient_id, number in (
+        PatientPhone.objects.filter(patient_id__in=[p.pk for p in patients.values()])
+        .order_by("patient_id", "position")
+        .values_list("patient_id", "number")
+    ):
+        phones_of[patient_id].append(number)
     patient_changed: set[str] = set()
     new_patients, update_patients, update_fields = [], [], set()
     events: list[PatientEvent] = []
@@ -192,7 +201,7 @@ def apply_rows(
             update_patients, [*update_fields, "id_number_bidx", "updated_at"], batch_size=500
         )
 
-    phones_changed = _sync_phones(patients, latest)
+    phones_changed = _sync_phones(patients, latest, phones_of)
     patient_changed |= phones_changed
 
     keys = {(row.visit_type, row.visit_no) for _k, row, _d in good}
@@ -200,9 +209,16 @@ def apply_rows(
         (v.visit_type, v.visit_no): v
         for v in Visit.objects.filter(
             visit_type__in={t for t, _no in keys}, visit_no__in=[no for _t, no in keys]
-        ).prefetch_related("diagnoses")
+        ).order_by()
         if (v.visit_type, v.visit_no) in keys
     }
+    diagnoses_of = defaultdict(list)
+    for visit_id, code, text in (
+        Diagnosis.objects.filter(visit_id__in=[v.pk for v in visits.values()])
+        .order_by("visit_id", "position")
+        .values_list("visit_id", "code", "text")
+    ):
+        diagnoses_of[visit_id].append((code, text))
     new_visits, update_visits, visit_fields = [], {}, set()
     diagnoses_for: dict[tuple, list[tuple[str, str]]] = {}
     statuses: dict[int, tuple[str, tuple]] = {}
@@ -244,7 +260,7 @@ def apply_rows(
         _visit_events(visit, values, diff, source, events, patient)
         for f in diff:
             setattr(visit, f, values[f])
-        old_diagnoses = [(d.code, d.text) for d in visit.diagnoses.all()]
+        old_diagnoses = diagnoses_of.get(visit.pk, [])
         diag_changed = "diagnosis" in row.present and old_diagnoses != row.diagnoses
         if diag_changed:
             diagnoses_for[vkey] = row.diagnoses
@@ -293,7 +309,7 @@ def _bidx(model, objs, field_name):
         setattr(obj, field_name, field.hash(getattr(obj, field.source)))
 
 
-def _sync_phones(patients: dict[str, Patient], latest: dict[str, VisitRow]) -> set[str]:
+def _sync_phones(patients: dict[str, Patient], latest: dict[str, VisitRow], phones_of) -> set[str]:
     field = PatientPhone._meta.get_field("number_bidx")
     changed, stale, fresh = set(), [], []
     for patient_no, row in latest.items():
@@ -301,11 +317,7 @@ def _sync_phones(patients: dict[str, Patient], latest: dict[str, VisitRow]) -> s
             continue
         patient = patients[patient_no]
         wanted = [normalize_phone(n) for n in row.phones]
-        current = (
-            [p.number for p in patient.phones.all()]
-            if patient.pk and hasattr(patient, "_prefetched_objects_cache")
-            else []
-        )
+        current = phones_of.get(patient.pk, [])  # a new patient has none
         if wanted == current:
             continue
         changed.add(patient_no)

@@ -31,8 +31,9 @@ class _DryRun(Exception):
     """Raised inside the batch transaction to roll a dry run back after counting."""
 
 
-def _rows(path, sheet):
-    """Read the header now (a bad file fails before anything is written); parse rows lazily."""
+def parsed_table(path, sheet=None):
+    """The header map now (a bad file fails before anything is written) and, lazily, each row
+    as (row number, raw cells, VisitRow or None, problems) — for the import and its preview."""
     from zoneinfo import ZoneInfo
 
     from django.conf import settings
@@ -40,7 +41,12 @@ def _rows(path, sheet):
     hm, rows = read_table(path, COLUMNS, sheet)
     inferred = INFER_TYPE.get(hm.header_of("visit_no").strip(), "")
     tz, today = ZoneInfo(settings.TIME_ZONE), timezone.localdate()
-    return ((number, *parse_row(raw, tz, today, inferred)) for number, raw in rows)
+    return hm, ((number, raw, *parse_row(raw, tz, today, inferred)) for number, raw in rows)
+
+
+def _rows(path, sheet):
+    _hm, rows = parsed_table(path, sheet)
+    return ((number, row, problems) for number, _raw, row, problems in rows)
 
 
 def run_import(

@@ -6,42 +6,36 @@ from __future__ import annotations
 import uuid
 from itertools import islice
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import transaction
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from careloop.audit.choices import Action
 from careloop.audit.services import record_event
 from careloop.core.exports import csv_response, xlsx_response
+from careloop.core.permissions import require_perm
 from careloop.intake.choices import RunStatus
 from careloop.intake.forms import ImportUploadForm
+from careloop.intake.importer import parsed_table
 from careloop.intake.models import ImportRun
-from careloop.intake.rows import COLUMNS, LABELS, parse_row
-from careloop.lib.tabular import TabularError, read_table
+from careloop.intake.rows import COLUMNS, LABELS
+from careloop.lib.tabular import TabularError
 
 PREVIEW_ROWS = 10
 
 
-def _require(request, perm):
-    if not request.user.has_perm(perm):
-        raise PermissionDenied
-
-
 @login_required
 def importrun_list(request):
-    _require(request, "intake.view_importrun")
+    require_perm(request, "intake.view_importrun")
     form = ImportUploadForm()
     if request.method == "POST":
-        _require(request, "intake.add_importrun")
+        require_perm(request, "intake.add_importrun")
         form = ImportUploadForm(request.POST, request.FILES)
         if form.is_valid():
             run = _store_upload(request, form)
@@ -73,16 +67,11 @@ def _store_upload(request, form) -> ImportRun:
 def _preview(run: ImportRun) -> dict:
     """The header mapping and the first rows as the import would parse them."""
     try:
-        hm, rows = read_table(run.stored_path, COLUMNS)
+        hm, rows = parsed_table(run.stored_path)
     except TabularError as exc:
         return {"error": str(exc)}
-    from careloop.intake.importer import INFER_TYPE
-
-    inferred = INFER_TYPE.get(hm.header_of("visit_no").strip(), "")
-    tz, today = ZoneInfo(settings.TIME_ZONE), timezone.localdate()
     sample = []
-    for number, raw in islice(rows, PREVIEW_ROWS):
-        _row, problems = parse_row(raw, tz, today, inferred)
+    for number, raw, _row, problems in islice(rows, PREVIEW_ROWS):
         sample.append({"number": number, "cells": [raw.get(c.name, "") for c in COLUMNS if c.name in hm.index],
                        "problems": [f"{LABELS[p.column]}：{p.reason}" for p in problems]})  # fmt: skip
     return {
@@ -95,7 +84,7 @@ def _preview(run: ImportRun) -> dict:
 
 @login_required
 def importrun_detail(request, pk):
-    _require(request, "intake.view_importrun")
+    require_perm(request, "intake.view_importrun")
     run = get_object_or_404(ImportRun, pk=pk)
     context = {"run": run, "errors": run.errors[:100]}
     if run.status == RunStatus.UPLOADED:
@@ -105,7 +94,7 @@ def importrun_detail(request, pk):
 
 @login_required
 def importrun_progress(request, pk):
-    _require(request, "intake.view_importrun")
+    require_perm(request, "intake.view_importrun")
     run = get_object_or_404(ImportRun, pk=pk)
     response = render(request, "intake/partials/progress.html", {"run": run})
     if run.status in (RunStatus.FINISHED, RunStatus.FAILED):
@@ -118,7 +107,7 @@ def importrun_progress(request, pk):
 def importrun_start(request, pk):
     """Start a dry run or the real import in the background; a finished dry run is re-run for real
     as a new run of the same file."""
-    _require(request, "intake.add_importrun")
+    require_perm(request, "intake.add_importrun")
     from careloop.intake.tasks import run_import_task
 
     run = get_object_or_404(ImportRun, pk=pk)
@@ -141,7 +130,7 @@ def importrun_start(request, pk):
 
 @login_required
 def importrun_errors(request, pk):
-    _require(request, "intake.view_importrun")
+    require_perm(request, "intake.view_importrun")
     run = get_object_or_404(ImportRun, pk=pk)
     headers = ["行号", "列", "值", "原因"]
     name = f"import-errors-{run.pk}"

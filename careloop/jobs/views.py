@@ -1,19 +1,18 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 from django_tasks_db.models import DBTaskResult
 
+from careloop.core.permissions import require_perm
 from careloop.jobs import registry, scheduler
 from careloop.jobs.models import ScheduledJob
 
 
 @login_required
 def scheduledjob_list(request):
-    if not request.user.has_perm("jobs.view_scheduledjob"):
-        raise PermissionDenied
+    require_perm(request, "jobs.view_scheduledjob")
     scheduler.ensure_rows()
     rows = {row.name: row for row in ScheduledJob.objects.all()}
     jobs = [{"spec": spec, "row": rows.get(spec.name)} for spec in registry.all_jobs()]
@@ -26,8 +25,7 @@ def scheduledjob_list(request):
 @login_required
 @require_POST
 def scheduledjob_run(request, name):
-    if not request.user.has_perm("jobs.change_scheduledjob"):
-        raise PermissionDenied
+    require_perm(request, "jobs.change_scheduledjob")
     try:
         scheduler.run_now(name)
     except KeyError:

@@ -3,20 +3,15 @@
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.db.models import Count
 from django.shortcuts import get_object_or_404, render
 from django_tables2 import RequestConfig
 
 from careloop.core.exports import audited_export
+from careloop.core.permissions import require_perm
 from careloop.org.filtersets import DepartmentFilterSet, RosterEntryFilterSet
 from careloop.org.models import Department, RosterEntry
 from careloop.org.tables import DepartmentTable, RosterEntryTable
-
-
-def _require(request, perm):
-    if not request.user.has_perm(perm):
-        raise PermissionDenied
 
 
 def _list(request, *, filterset, table_class, template, title, export):
@@ -32,7 +27,7 @@ def _list(request, *, filterset, table_class, template, title, export):
 
 @login_required
 def department_list(request):
-    _require(request, "org.view_department")
+    require_perm(request, "org.view_department")
     qs = (
         Department.objects.visible_to(request.user)
         .select_related("campus")
@@ -65,7 +60,7 @@ def department_list(request):
 
 @login_required
 def department_detail(request, pk):
-    _require(request, "org.view_department")
+    require_perm(request, "org.view_department")
     department = get_object_or_404(
         Department.objects.visible_to(request.user).select_related("campus"), pk=pk
     )
@@ -77,7 +72,7 @@ def department_detail(request, pk):
 
 @login_required
 def rosterentry_list(request):
-    _require(request, "org.view_rosterentry")
+    require_perm(request, "org.view_rosterentry")
     qs = RosterEntry.objects.visible_to(request.user).select_related(
         "shift", "staff", "department", "team"
     )
@@ -108,7 +103,7 @@ def rosterentry_list(request):
 
 @login_required
 def rosterentry_detail(request, pk):
-    _require(request, "org.view_rosterentry")
+    require_perm(request, "org.view_rosterentry")
     entry = get_object_or_404(
         RosterEntry.objects.visible_to(request.user).select_related(
             "shift", "staff", "department", "team"

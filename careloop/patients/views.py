@@ -13,6 +13,7 @@ from django.views.decorators.http import require_POST
 from careloop.audit.choices import Action
 from careloop.audit.services import record_event
 from careloop.core.fields import blind_lookup
+from careloop.core.permissions import require_perm
 from careloop.lib.masking import (
     mask_address,
     mask_id_number,
@@ -23,11 +24,6 @@ from careloop.lib.masking import (
 from careloop.org.models import Department
 from careloop.patients import timeline
 from careloop.patients.models import Patient, PatientPhone, Visit
-
-
-def _require(request, perm):
-    if not request.user.has_perm(perm):
-        raise PermissionDenied
 
 
 def search(queryset, q: str):
@@ -49,7 +45,7 @@ def search(queryset, q: str):
 
 @login_required
 def patient_list(request):
-    _require(request, "patients.view_patient")
+    require_perm(request, "patients.view_patient")
     q = request.GET.get("q", "")
     qs = search(Patient.objects.visible_to(request.user), q)
     department = request.GET.get("department")
@@ -85,7 +81,7 @@ def _visible_patient(request, pk):
 
 @login_required
 def patient_detail(request, pk):
-    _require(request, "patients.view_patient")
+    require_perm(request, "patients.view_patient")
     patient = _visible_patient(request, pk)
     visits = list(
         Visit.objects.visible_to(request.user)
@@ -110,7 +106,7 @@ def patient_detail(request, pk):
 @require_POST
 def patient_reveal(request, pk):
     """P3: show the unmasked phones, id number and address, once, and write it to the audit log."""
-    _require(request, "patients.view_patient")
+    require_perm(request, "patients.view_patient")
     if not request.user.has_perm("patients.reveal_patient"):
         record_event(Action.ACCESS_DENIED, request=request, object_type="patients.patient", object_id=str(pk),
                      message="无权查看未脱敏信息")  # fmt: skip

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
@@ -17,6 +16,7 @@ from django.views.decorators.http import require_POST
 
 from careloop.audit.choices import Action
 from careloop.audit.services import record_event
+from careloop.core.permissions import require_perm
 from careloop.intake.choices import MessageStatus
 from careloop.intake.hl7.display import message_lines
 from careloop.intake.hl7.filtersets import HL7MessageFilterSet
@@ -35,14 +35,9 @@ def _visible(user, action="view"):
     return HL7Message.objects.visible_to(user, action).defer("raw")
 
 
-def _require(request, perm):
-    if not request.user.has_perm(perm):
-        raise PermissionDenied
-
-
 @login_required
 def hl7message_list(request):
-    _require(request, VIEW)
+    require_perm(request, VIEW)
     filterset = HL7MessageFilterSet(request.GET or None, queryset=_visible(request.user))
     page = Paginator(filterset.qs, 50).get_page(request.GET.get("page"))
     query = request.GET.copy()
@@ -55,7 +50,7 @@ def hl7message_list(request):
 
 @login_required
 def hl7message_detail(request, pk):
-    _require(request, VIEW)
+    require_perm(request, VIEW)
     message = get_object_or_404(_visible(request.user).defer(None), pk=pk)
     reveal = request.GET.get("reveal") == "1" and request.user.has_perm(REVEAL)
     record_event(Action.REVEAL if reveal else Action.VIEW, request=request, obj=message)
@@ -72,7 +67,7 @@ def hl7message_detail(request, pk):
 @login_required
 @require_POST
 def hl7message_retry(request, pk):
-    _require(request, CHANGE)
+    require_perm(request, CHANGE)
     message = get_object_or_404(_visible(request.user, "change"), pk=pk)
     try:
         ack = retry_message(message, by=request.user)
@@ -89,7 +84,7 @@ def hl7message_retry(request, pk):
 @login_required
 @require_POST
 def hl7message_discard(request, pk):
-    _require(request, CHANGE)
+    require_perm(request, CHANGE)
     message = get_object_or_404(_visible(request.user, "change"), pk=pk)
     try:
         discard_message(message, by=request.user, note=request.POST.get("note", "")[:200])

@@ -45,7 +45,9 @@ INSTALLED_APPS = [
     "careloop.org",
     "careloop.jobs",
     "careloop.patients",
+    "careloop.calendars",
     "careloop.intake",
+    "careloop.followup",
     "careloop.demo",
 ]
 

@@ -215,7 +215,8 @@ def _unique_name(rng: random.Random, used: set[str]) -> str:
 
 
 def _roster(depts, teams, shifts) -> int:
-    """Two weeks from today: porters and dispatchers rotate 早/中/夜 in their group; ward nurses 白班/夜班."""
+    """Two weeks from today: porters and dispatchers rotate 早/中/夜 in their group; ward nurses
+    白班/夜班; follow-up agents 白班 on working days."""
     today = timezone.localdate()
     wanted = []
     for team in teams.values():
@@ -240,6 +241,21 @@ def _roster(depts, teams, shifts) -> int:
             for i, nurse in enumerate(nurses):
                 shift = shifts["BAI" if (i + day) % 2 == 0 else "YE"]
                 wanted.append(RosterEntry(date=date, shift=shift, staff=nurse, department=dept))
+    # Follow-up agents work the day shift on working days (F6), so the planner has someone on
+    # duty to share the pool's tasks out to (F12).
+    from careloop.calendars.services import get_calendar
+
+    calendar = get_calendar()
+    agents = list(User.objects.filter(groups__name=Role.AGENT, is_active=True).order_by("username"))
+    for day in range(14):
+        date = today + timedelta(days=day)
+        if calendar.is_workday(date):
+            for agent in agents:
+                wanted.append(
+                    RosterEntry(
+                        date=date, shift=shifts["BAI"], staff=agent, department=depts["KFZX"]
+                    )
+                )
     existing = set(
         RosterEntry.objects.filter(date__gte=today).values_list("date", "shift_id", "staff_id")
     )

@@ -156,3 +156,22 @@ def build_patients(seed: int = 2026) -> dict:
             )
         created += sum(1 for o in outcomes.values() if o.status == "created")
     return {"created": created}
+
+
+DEMO_POLICIES = ("kf-phone", "discharge-nurse")
+
+
+def plan_demo() -> dict:
+    """F1 and F2 on, as the service centre and the wards would run them, then plan (issue 4)."""
+    from careloop.followup.choices import TaskStatus
+    from careloop.followup.models import FollowUpTask, Policy
+    from careloop.followup.planner import plan
+    from careloop.followup.presets import ensure_presets
+    from careloop.followup.services import activate_policy
+
+    ensure_presets()
+    for policy in Policy.objects.filter(slug__in=DEMO_POLICIES):
+        activate_policy(policy)
+    summary = plan()
+    summary["due"] = FollowUpTask.objects.filter(status=TaskStatus.DUE).count()
+    return summary

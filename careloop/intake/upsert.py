@@ -18,7 +18,15 @@ from careloop.intake.rows import VisitRow
 from careloop.lib.masking import normalize_phone
 from careloop.org.models import Department
 from careloop.patients.choices import Disposition, EventKind, PhoneOwner
-from careloop.patients.models import Diagnosis, Patient, PatientEvent, PatientPhone, Visit
+from careloop.patients.models import (
+    Diagnosis,
+    Patient,
+    PatientEvent,
+    PatientPhone,
+    Visit,
+    VisitChange,
+)
+from careloop.patients.services import request_planning
 
 # Which model fields each source column feeds.
 PATIENT_COLUMNS = {
@@ -297,8 +305,18 @@ def apply_rows(
     for event in events:
         event.visit_id = event.visit.pk if event.visit else None
     PatientEvent.objects.bulk_create(events)
+    changed_visits = set()
     for key, (status, vkey) in statuses.items():
         outcomes[key] = Outcome(status, visit_id=visits[vkey].pk)
+        if status != "unchanged":
+            changed_visits.add(visits[vkey].pk)
+    if changed_visits:
+        # The follow-up planner re-plans these (and their patients' other visits) next run.
+        VisitChange.objects.bulk_create(
+            [VisitChange(visit_id=pk, created_at=now) for pk in sorted(changed_visits)],
+            batch_size=2000,
+        )
+        request_planning()
     return outcomes
 
 

@@ -62,3 +62,14 @@ def run_now(name: str) -> None:
         last_enqueued_at=timezone.now(), last_status="queued"
     )
     run_job.enqueue(name)
+
+
+def request_soon(name: str) -> None:
+    """Bring a periodic job's next run forward to now, so the next scheduler tick enqueues it.
+    Many requests before that tick make one run (the planner after each HL7 message)."""
+    registry.get(name)
+    now = timezone.now()
+    updated = ScheduledJob.objects.filter(name=name, next_run_at__gt=now).update(next_run_at=now)
+    if not updated and not ScheduledJob.objects.filter(name=name).exists():
+        ensure_rows(now)
+        ScheduledJob.objects.filter(name=name).update(next_run_at=now)

@@ -21,5 +21,6 @@ class OrgConfig(AppConfig):
             models.Team,
             models.ShiftPattern,
             models.RosterEntry,
+            models.Leave,
         ):
             register(model)

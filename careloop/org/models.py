@@ -185,3 +185,37 @@ class RosterEntry(models.Model):
         from django.urls import reverse
 
         return reverse("org:rosterentry_detail", args=[self.pk])
+
+
+class Leave(models.Model):
+    """F12: a person on leave does not keep follow-up tasks while away."""
+
+    staff = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("人员"),
+        on_delete=models.CASCADE,
+        related_name="leaves",
+    )
+    starts_on = models.DateField(_("开始日期"))
+    ends_on = models.DateField(_("结束日期"))
+    note = models.CharField(_("事由"), max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("请假")
+        verbose_name_plural = _("请假")
+        ordering = ["-starts_on"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(ends_on__gte=models.F("starts_on")),
+                name="org_leave_dates_in_order",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.staff.display_name} {self.starts_on}–{self.ends_on}"
+
+    def clean(self):
+        from django.core.exceptions import ValidationError
+
+        if self.starts_on and self.ends_on and self.ends_on < self.starts_on:
+            raise ValidationError({"ends_on": _("结束日期不能早于开始日期")})

@@ -275,3 +275,21 @@ class PatientEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.patient}"
+
+
+class VisitChange(models.Model):
+    """A visit whose follow-up plan must be recomputed (written in the same transaction as the
+    change). The planner reads up to a known id and deletes what it planned, so a change that
+    arrives while it works is planned by the next run and never lost."""
+
+    visit = models.ForeignKey(
+        Visit, verbose_name=_("就诊"), on_delete=models.CASCADE, related_name="+"
+    )
+    created_at = models.DateTimeField(_("记录时间"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("待重排就诊")
+        verbose_name_plural = _("待重排就诊")
+
+    def __str__(self) -> str:
+        return f"{self.visit_id} @ {self.created_at:%Y-%m-%d %H:%M:%S}"

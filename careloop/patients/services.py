@@ -20,6 +20,21 @@ from careloop.patients.models import Patient, PatientEvent, Visit
 FOLLOW_UP_FLAGS = ("is_deceased", "do_not_contact", "open_dispute", "privacy_sensitive")
 
 
+def _event(**values) -> PatientEvent:
+    """Record a P5 event and ask the follow-up planner to act on it once this commits."""
+    event = PatientEvent.objects.create(**values)
+    request_planning()
+    return event
+
+
+def request_planning() -> None:
+    from django.db import transaction
+
+    from careloop.jobs.scheduler import request_soon
+
+    transaction.on_commit(lambda: request_soon("followup-plan"))
+
+
 class PatientServiceError(Exception):
     """A request the data does not allow; the message is Chinese, for the sender (S5)."""
 
@@ -34,7 +49,7 @@ def cancel_admission(
     visit.status = VisitStatus.CANCELLED
     visit.updated_at = timezone.now()
     visit.save(update_fields=["status", "updated_at"])
-    return PatientEvent.objects.create(
+    return _event(
         patient_id=visit.patient_id,
         visit=visit,
         kind=EventKind.ADMIT_CANCELLED,
@@ -68,7 +83,7 @@ def cancel_discharge(
     visit.discharged_at, visit.disposition = None, ""
     visit.updated_at = timezone.now()
     visit.save(update_fields=["discharged_at", "disposition", "updated_at"])
-    return PatientEvent.objects.create(
+    return _event(
         patient_id=visit.patient_id,
         visit=visit,
         kind=EventKind.DISCHARGE_CANCELLED,
@@ -93,7 +108,7 @@ def record_death(
     patient.deceased_at = at or timezone.now()
     patient.updated_at = timezone.now()
     patient.save(update_fields=["is_deceased", "deceased_at", "updated_at"])
-    return PatientEvent.objects.create(
+    return _event(
         patient=patient,
         visit=visit,
         kind=EventKind.DEATH,
@@ -179,7 +194,7 @@ def merge_patients(
     prior.updated_at = now
     prior.save(update_fields=["merged_into", "updated_at"])
 
-    return PatientEvent.objects.create(
+    return _event(
         patient=survivor,
         kind=EventKind.MERGED,
         occurred_at=occurred_at or now,

@@ -211,7 +211,12 @@ def delete_patient_data() -> None:
     Plain DELETE statements: the ORM's delete() would load every row and write an audit event
     for each of them (S2 signals), which for 30,000 visits costs more than the import itself.
     """
+    from careloop.followup.models import FollowUpTask, TaskEvent
+    from careloop.patients.models import VisitChange
+
     with connection.cursor() as cursor:
+        for model in (TaskEvent, FollowUpTask, VisitChange):  # what the planner keeps per visit
+            cursor.execute(f"DELETE FROM {connection.ops.quote_name(model._meta.db_table)}")
         for model in reversed(PATIENT_TABLES):  # events, diagnoses, visits, phones, patients
             cursor.execute(f"DELETE FROM {connection.ops.quote_name(model._meta.db_table)}")
 

@@ -4,7 +4,7 @@ from django.core.management.base import BaseCommand
 
 from careloop.audit.context import Actor, acting_as
 from careloop.demo.builder import build_demo
-from careloop.demo.patients import build_patients
+from careloop.demo.patients import build_patients, plan_demo
 
 
 class Command(BaseCommand):
@@ -21,9 +21,14 @@ class Command(BaseCommand):
         with acting_as(Actor(name="system:demo")):
             result = build_demo(seed=seed, password=password, reset_passwords=reset_passwords)
             visits = build_patients(seed=seed)
+            planned = plan_demo()
         self.stdout.write(
             f"演示医院就绪：新建科室 {result.created_departments} 个，账户 {result.created_users} 个，"
             f"排班 {result.created_roster} 条，就诊 {visits['created']} 条"
+        )
+        self.stdout.write(
+            f"回访制度已启用：{'、'.join(planned['policies'])}；回访任务新建 {planned['created']} 条，"
+            f"今日待回访 {planned['due']} 条"
         )
         shown = [a for a in result.accounts if a.password]
         self.stdout.write("\n演示账户（用户名 · 姓名 · 角色 · 科室 · 密码）：")

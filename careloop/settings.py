@@ -85,6 +85,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "careloop.core.context_processors.careloop",
+                "careloop.calendars.context_processors.calendar_warnings",
             ],
         },
     },

@@ -14,6 +14,8 @@ urlpatterns = [
     path("jobs/", include("careloop.jobs.urls")),
     path("intake/", include("careloop.intake.urls")),
     path("patients/", include("careloop.patients.urls")),
+    path("followup/", include("careloop.followup.urls")),
+    path("calendar/", include("careloop.calendars.urls")),
     path("api/", include("careloop.core.api_urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),

@@ -78,21 +78,82 @@ REVEAL = ["patients.reveal_patient"]
 IMPORT = ["intake.add_importrun", "intake.view_importrun"]
 HL7_ADMIN = ["intake.view_hl7message", "intake.change_hl7message"]
 
+# F1–F7, F12, E7: follow-up policies and tasks.
+POLICY_READ = ["followup.view_policy", "followup.view_stage"]
+POLICY_WRITE = [
+    "followup.change_policy",
+    "followup.add_stage",
+    "followup.change_stage",
+    "followup.delete_stage",
+]
+TASK_READ = ["followup.view_followuptask", "followup.view_taskevent"]
+LIFT_EXCLUSION = ["followup.lift_exclusion"]
+REASSIGN = ["followup.reassign_task"]
+TASK_EXPORT = ["followup.export_task"]
+FOLLOWUP_READ = POLICY_READ + TASK_READ
+# F6: the working-day calendar; everyone who plans reads it, the supervisor and sysadmin edit it.
+CALENDAR_READ = ["calendars.view_calendarday"]
+CALENDAR_WRITE = [
+    "calendars.add_calendarday",
+    "calendars.change_calendarday",
+    "calendars.delete_calendarday",
+    "calendars.view_calendaryear",
+    "calendars.add_calendaryear",
+]
+# F12: leave keeps tasks away from absent staff.
+LEAVE = ["org.view_leave", "org.add_leave", "org.change_leave", "org.delete_leave"]
+
 ROLE_PERMISSIONS: dict[str, list[str]] = {
-    Role.AGENT: ORG_READ + ROSTER_READ + PATIENT_READ + REVEAL,
-    Role.NURSE: ORG_READ + ROSTER_READ + PATIENT_READ + REVEAL,
-    Role.DOCTOR: ORG_READ + ROSTER_READ + PATIENT_READ + REVEAL,
-    Role.DEPT_HEAD: ORG_READ + ROSTER_READ + PATIENT_READ + REVEAL,
-    Role.HEAD_NURSE: ORG_READ + ROSTER_READ + ROSTER_WRITE + PATIENT_READ + REVEAL,
+    Role.AGENT: ORG_READ + ROSTER_READ + PATIENT_READ + REVEAL + FOLLOWUP_READ,
+    Role.NURSE: ORG_READ + ROSTER_READ + PATIENT_READ + REVEAL + FOLLOWUP_READ,
+    Role.DOCTOR: ORG_READ + ROSTER_READ + PATIENT_READ + REVEAL + FOLLOWUP_READ,
+    Role.DEPT_HEAD: ORG_READ
+    + ROSTER_READ
+    + PATIENT_READ
+    + REVEAL
+    + FOLLOWUP_READ
+    + REASSIGN
+    + TASK_EXPORT,
+    Role.HEAD_NURSE: ORG_READ
+    + ROSTER_READ
+    + ROSTER_WRITE
+    + PATIENT_READ
+    + REVEAL
+    + FOLLOWUP_READ
+    + REASSIGN
+    + TASK_EXPORT
+    + LEAVE,
     Role.SUPERVISOR: ORG_READ
     + ROSTER_READ
     + ROSTER_WRITE
     + PATIENT_READ
     + REVEAL
     + IMPORT
-    + ["intake.view_hl7message"],
-    Role.MEDICAL_AFFAIRS: ORG_READ + ROSTER_READ + PATIENT_READ + REVEAL,
-    Role.NURSING_DEPT: ORG_READ + ROSTER_READ + PATIENT_READ,
+    + ["intake.view_hl7message"]
+    + FOLLOWUP_READ
+    + POLICY_WRITE
+    + LIFT_EXCLUSION
+    + REASSIGN
+    + TASK_EXPORT
+    + CALENDAR_READ
+    + CALENDAR_WRITE
+    + LEAVE,
+    Role.MEDICAL_AFFAIRS: ORG_READ
+    + ROSTER_READ
+    + PATIENT_READ
+    + REVEAL
+    + FOLLOWUP_READ
+    + POLICY_WRITE
+    + LIFT_EXCLUSION
+    + TASK_EXPORT
+    + CALENDAR_READ,
+    Role.NURSING_DEPT: ORG_READ
+    + ROSTER_READ
+    + PATIENT_READ
+    + FOLLOWUP_READ
+    + POLICY_WRITE
+    + TASK_EXPORT
+    + CALENDAR_READ,
     Role.CONSULTANT: ORG_READ + PATIENT_READ,
     Role.DISPATCHER: ORG_READ + ROSTER_READ + ROSTER_WRITE,
     Role.PORTER: ORG_READ + ROSTER_READ,
@@ -103,7 +164,10 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     + ["accounts.view_user", "accounts.add_user", "accounts.change_user"]
     + ["django_tasks_db.view_dbtaskresult", "jobs.view_scheduledjob", "jobs.change_scheduledjob"]
     + IMPORT
-    + HL7_ADMIN,
+    + HL7_ADMIN
+    + CALENDAR_READ
+    + CALENDAR_WRITE
+    + LEAVE,
     Role.SECADMIN: [
         "accounts.view_user",
         "accounts.unlock_user",
@@ -170,5 +234,7 @@ def sync_role_groups_after_migrate(sender, verbosity=0, **kwargs):
     # Permissions are created app by app during post_migrate; sync once, after the last app.
     from django.apps import apps
 
-    if sender.label == list(apps.get_app_configs())[-1].label:
+    # Django sends post_migrate only for apps with a models module (not demo).
+    with_models = [a for a in apps.get_app_configs() if a.models_module is not None]
+    if sender.label == with_models[-1].label:
         sync_role_groups(verbosity)

@@ -27,8 +27,11 @@ def _perm(codename):
 MENU: list[MenuItem] = [
     MenuItem("home", _("工作台"), "core:home", lambda user: True),
     MenuItem("patients", _("患者档案"), "patients:patient_list", _perm("patients.view_patient")),
+    MenuItem("tasks", _("回访任务"), "followup:task_list", _perm("followup.view_followuptask")),
+    MenuItem("policies", _("回访制度"), "followup:policy_list", _perm("followup.view_policy")),
     MenuItem("departments", _("科室"), "org:department_list", _perm("org.view_department")),
     MenuItem("roster", _("排班"), "org:rosterentry_list", _perm("org.view_rosterentry")),
+    MenuItem("calendar", _("工作日历"), "calendars:calendar", _perm("calendars.view_calendarday")),
     MenuItem("imports", _("数据导入"), "intake:importrun_list", _perm("intake.view_importrun")),
     MenuItem("hl7", _("HL7 消息"), "intake:hl7message_list", _perm("intake.view_hl7message")),
     MenuItem("jobs", _("后台任务"), "jobs:scheduledjob_list", _perm("jobs.view_scheduledjob")),

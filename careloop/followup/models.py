@@ -198,7 +198,11 @@ class Stage(models.Model):
 
     def clean(self):
         errors = {}
-        if self.window_end_day is not None and self.window_end_day < self.window_start_day:
+        if (
+            self.window_end_day is not None
+            and self.window_start_day is not None
+            and self.window_end_day < self.window_start_day
+        ):
             errors["window_end_day"] = _("窗口结束日不能早于开始日")
         if self.age_min is not None and self.age_max is not None and self.age_max < self.age_min:
             errors["age_max"] = _("年龄上限不能小于下限")

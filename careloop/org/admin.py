@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from careloop.org.models import Campus, Department, RosterEntry, ShiftPattern, Team
+from careloop.org.models import Campus, Department, Leave, RosterEntry, ShiftPattern, Team
 
 
 @admin.register(Campus)
@@ -34,5 +34,13 @@ class RosterEntryAdmin(admin.ModelAdmin):
     list_display = ["date", "shift", "staff", "department", "team"]
     list_filter = ["department", "team", "shift"]
     date_hierarchy = "date"
+    search_fields = ["staff__username", "staff__full_name", "staff__staff_no"]
+    autocomplete_fields = ["staff"]
+
+
+@admin.register(Leave)
+class LeaveAdmin(admin.ModelAdmin):
+    list_display = ["staff", "starts_on", "ends_on", "note"]
+    date_hierarchy = "starts_on"
     search_fields = ["staff__username", "staff__full_name", "staff__staff_no"]
     autocomplete_fields = ["staff"]

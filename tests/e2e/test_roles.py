@@ -17,6 +17,9 @@ PAGES = {
     "roster": "/org/roster/",
     "departments": "/org/departments/",
     "patients": "/patients/",
+    "tasks": "/followup/tasks/",
+    "policies": "/followup/policies/",
+    "calendar": "/calendar/",
     "imports": "/intake/imports/",
     "hl7": "/intake/hl7/",
 }
@@ -27,7 +30,9 @@ PAGES = {
 # audit ← the auditor role, admin ← sysadmin or secadmin.
 # patients ← patients.view_patient (PATIENT_READ), imports ← intake.view_importrun (IMPORT),
 # hl7 ← intake.view_hl7message.
-STAFF_MENU = {"home", "patients", "departments", "roster"}
+# tasks ← followup.view_followuptask, policies ← followup.view_policy (FOLLOWUP_READ),
+# calendar ← calendars.view_calendarday (CALENDAR_READ).
+STAFF_MENU = {"home", "patients", "tasks", "policies", "departments", "roster"}
 EXPECTED = [
     # (demo account, role slug, visible menu keys)
     ("agent1", "followup_agent", STAFF_MENU),
@@ -35,14 +40,18 @@ EXPECTED = [
     ("doctor.xnk", "doctor", STAFF_MENU),
     ("head.xnk", "dept_head", STAFF_MENU),
     ("headnurse.xnk", "head_nurse", STAFF_MENU),
-    ("supervisor", "service_supervisor", STAFF_MENU | {"imports", "hl7"}),
-    ("medaffairs", "medical_affairs", STAFF_MENU),
-    ("nursingdept", "nursing_dept", STAFF_MENU),
+    ("supervisor", "service_supervisor", STAFF_MENU | {"calendar", "imports", "hl7"}),
+    ("medaffairs", "medical_affairs", STAFF_MENU | {"calendar"}),
+    ("nursingdept", "nursing_dept", STAFF_MENU | {"calendar"}),
     ("consultant1", "consultant", {"home", "patients", "departments"}),
     ("dispatcher.nkz", "dispatcher", {"home", "departments", "roster"}),
     ("porter1.nkz", "porter", {"home", "departments", "roster"}),
     ("leader", "leadership", {"home", "departments"}),
-    ("sysadmin", "sysadmin", {"home", "departments", "roster", "imports", "hl7", "jobs", "admin"}),
+    (
+        "sysadmin",
+        "sysadmin",
+        {"home", "departments", "roster", "calendar", "imports", "hl7", "jobs", "admin"},
+    ),
     ("secadmin", "secadmin", {"home", "admin"}),
     ("auditor", "auditor", {"home", "audit"}),
     ("his.client", "his_client", {"home", "patients", "departments"}),

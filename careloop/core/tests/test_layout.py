@@ -23,11 +23,18 @@ def test_chinese_by_default_even_with_an_english_browser():
 @pytest.mark.parametrize(
     ("persona", "expected"),
     [
-        ("cardio_nurse", {"home", "patients", "departments", "roster"}),
-        ("agent", {"home", "patients", "departments", "roster"}),
+        ("cardio_nurse", {"home", "patients", "tasks", "policies", "departments", "roster"}),
+        ("agent", {"home", "patients", "tasks", "policies", "departments", "roster"}),
+        (
+            "medical_affairs",
+            {"home", "patients", "tasks", "policies", "departments", "roster", "calendar"},
+        ),
         ("leader", {"home", "departments"}),
         ("auditor", {"home", "audit"}),
-        ("sysadmin", {"home", "departments", "roster", "imports", "hl7", "jobs", "admin"}),
+        (
+            "sysadmin",
+            {"home", "departments", "roster", "calendar", "imports", "hl7", "jobs", "admin"},
+        ),
         ("secadmin", {"home", "admin"}),
     ],
 )

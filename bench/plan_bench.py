@@ -1,0 +1,379 @@
+"""F1/F2/F5–F7 follow-up planner: 1,000,000 visits planned under kf-phone and discharge-nurse.
+
+`python -m bench plan` (or `make bench`). Environment: BENCH_PLAN_VISITS scales it (default
+1000000; 20000 is a smoke run of well under a minute); BENCH_DBS=sqlite,postgresql picks
+databases; BENCH_PG_URL names the server (default postgres://postgres:careloop@127.0.0.1:5432/;
+scratch databases careloop_bench_plan and its template careloop_bench_plan_tpl, dropped at the
+end); BENCH_PROFILE=1 adds a cProfile listing of the first plan per database
+(BENCH_PROFILE_DIR=DIR keeps the .prof files).
+
+Per database, the data is built once (bench/plan_worker.py `build`: departments and staff
+through the ORM; ~0.7 patients per visit, phones, visits and diagnoses written raw with COPY or
+executemany, seeded; no pending-change rows) into a template — a SQLite file, or a PostgreSQL
+database used as CREATE DATABASE … TEMPLATE — and every run starts from a fresh copy of it. On
+PostgreSQL the loaded tables are VACUUM ANALYZEd, as autovacuum would do soon after a bulk load.
+Each measurement runs in its own fresh process (its time and peak RSS are its own):
+1. first plan: kf-phone and discharge-nurse activated, `plan(as_of=AS_OF)` — a full pass;
+2. incremental re-plan, nothing changed: `plan(as_of=AS_OF)`;
+3. full re-plan, nothing changed: `plan(as_of=AS_OF, full=True)`;
+   both must leave the task table identical (every column of every row, and the task-event
+   count) — the benchmark fails otherwise;
+4. raw baseline: the task rows the plan wrote (every column but id) read back, the table
+   emptied, and the same rows loaded in one transaction with COPY FROM STDIN (PostgreSQL) or
+   executemany (SQLite) — best of 3.
+Goals (the issue): first plan ≤ 2× the raw insert; a no-change re-plan ≤ 10% of the first plan.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import pstats
+import shutil
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+N = int(os.environ.get("BENCH_PLAN_VISITS", "1000000"))
+DBS = [d.strip() for d in os.environ.get("BENCH_DBS", "sqlite,postgresql").split(",") if d]
+PG_SERVER = os.environ.get("BENCH_PG_URL", "postgres://postgres:careloop@127.0.0.1:5432/")
+PG_DB = "careloop_bench_plan"
+PG_TEMPLATE = "careloop_bench_plan_tpl"
+PROFILE = os.environ.get("BENCH_PROFILE", "") not in ("", "0")
+AS_OF = "2026-07-01"  # fixed: the data ends the day before, the calendar year is official
+POLICIES = ["kf-phone", "discharge-nurse"]
+
+GOAL_RAW = 2.0  # first plan within 2× the raw insert of its task rows
+GOAL_REPLAN = 0.10  # a no-change re-plan within 10% of the first plan
+
+
+def _say(text: str) -> None:
+    print(text, flush=True)
+
+
+class Scratch:
+    """A template database (built once) and fresh copies of it, with the environment the
+    subprocesses run with."""
+
+    def __init__(self, vendor: str, tmp: Path):
+        self.vendor, self.tmp = vendor, tmp
+        self.env = {
+            **os.environ,
+            "CARELOOP_VAR_DIR": str(tmp / "var"),  # dev keys shared by every subprocess
+            "CARELOOP_QUIET_DEV_KEYS": "1",
+            "CARELOOP_SCHEDULER": "0",
+            "DJANGO_SETTINGS_MODULE": "careloop.settings",
+            "PYTHONPATH": str(ROOT),
+        }
+        self.counter = 0
+        self.template = tmp / "template.sqlite3"
+        self.current: Path | None = None
+        if vendor == "postgresql":
+            self.admin_url = urlunsplit(urlsplit(PG_SERVER)._replace(path="/postgres"))
+
+    def _url(self, name: str) -> str:
+        return urlunsplit(urlsplit(PG_SERVER)._replace(path=f"/{name}"))
+
+    def _admin(self, *statements: str) -> None:
+        import psycopg
+
+        with psycopg.connect(self.admin_url, autocommit=True, connect_timeout=5) as conn:
+            for sql in statements:
+                conn.execute(sql)
+
+    def worker(self, action: str, **args) -> dict:
+        cmd = [sys.executable, "-m", "bench.plan_worker", action, json.dumps(args)]
+        done = subprocess.run(cmd, env=self.env, cwd=ROOT, capture_output=True, text=True)
+        if done.returncode:
+            sys.stdout.write(done.stdout)
+            sys.stdout.write(done.stderr)
+            raise RuntimeError(f"{self.vendor}: worker {action} failed ({done.returncode})")
+        # The planner logs its summary at INFO (shown below anyway); anything else is news.
+        noise = " INFO careloop.followup: plan {"
+        other = [line for line in done.stderr.splitlines() if line.strip() and noise not in line]
+        if other:
+            sys.stdout.write("\n" + "\n".join(f"    stderr: {line}" for line in other) + "\n")
+        return json.loads(done.stdout.strip().splitlines()[-1])
+
+    def build(self) -> dict:
+        if self.vendor == "postgresql":
+            self._admin(
+                f"DROP DATABASE IF EXISTS {PG_DB} WITH (FORCE)",
+                f"DROP DATABASE IF EXISTS {PG_TEMPLATE} WITH (FORCE)",
+                f"CREATE DATABASE {PG_TEMPLATE}",
+            )
+            self.env["DATABASE_URL"] = self._url(PG_TEMPLATE)
+        else:
+            self.env["DATABASE_URL"] = f"sqlite:///{self.template}"
+        subprocess.run(
+            [sys.executable, "-m", "careloop", "migrate", "-v0"], env=self.env, cwd=ROOT, check=True
+        )
+        built = self.worker("build", visits=N, as_of=AS_OF)
+        if self.vendor == "sqlite":
+            with sqlite3.connect(self.template) as conn:  # everything into the main file
+                conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            conn.close()
+            built["file_mb"] = self.template.stat().st_size / 1e6
+        return built
+
+    def fresh(self) -> None:
+        """A copy of the template: CREATE DATABASE … TEMPLATE, or a file copy."""
+        if self.vendor == "postgresql":
+            self._admin(
+                f"DROP DATABASE IF EXISTS {PG_DB} WITH (FORCE)",
+                f"CREATE DATABASE {PG_DB} TEMPLATE {PG_TEMPLATE}",
+            )
+            self.env["DATABASE_URL"] = self._url(PG_DB)
+            return
+        self._remove_copy()
+        self.counter += 1
+        self.current = self.tmp / f"run-{self.counter}.sqlite3"
+        shutil.copyfile(self.template, self.current)
+        self.env["DATABASE_URL"] = f"sqlite:///{self.current}"
+
+    def _remove_copy(self) -> None:
+        if self.current is not None:
+            for suffix in ("", "-wal", "-shm"):
+                Path(str(self.current) + suffix).unlink(missing_ok=True)
+            self.current = None
+
+    def drop(self) -> None:
+        if self.vendor == "postgresql":
+            self._admin(
+                f"DROP DATABASE IF EXISTS {PG_DB} WITH (FORCE)",
+                f"DROP DATABASE IF EXISTS {PG_TEMPLATE} WITH (FORCE)",
+            )
+        else:
+            self._remove_copy()
+
+
+def _pg_reachable() -> str | None:
+    try:
+        import psycopg
+
+        url = urlunsplit(urlsplit(PG_SERVER)._replace(path="/postgres"))
+        with psycopg.connect(url, connect_timeout=5):
+            return None
+    except Exception as exc:  # any failure means "skip PostgreSQL"
+        return str(exc).strip().splitlines()[0]
+
+
+def _timed_step(label: str, fn):
+    print(f"  {label} …", end="", flush=True)
+    start = time.perf_counter()
+    result = fn()
+    print(f" {time.perf_counter() - start:.1f} s", flush=True)
+    return result
+
+
+def _profile_report(path: Path) -> str:
+    """Top 15 careloop functions by cumulative time, then the top 25 overall and top 12 by own
+    time; paths shortened."""
+    out = io.StringIO()
+    stats = pstats.Stats(str(path), stream=out)
+    out.write("— careloop code, by cumulative time —\n")
+    stats.sort_stats("cumulative").print_stats(r"careloop/", 15)
+    out.write("— everything, by cumulative time —\n")
+    stats.sort_stats("cumulative").print_stats(25)
+    out.write("— everything, by own time —\n")
+    stats.sort_stats("tottime").print_stats(12)
+    text = out.getvalue()
+    for prefix in sorted({str(ROOT), *map(str, sys.path)}, key=len, reverse=True):
+        if len(prefix) > 1:
+            text = text.replace(prefix + "/", "")
+    skip = ("Ordered by", "List reduced", "Random listing", str(path), "function calls")
+    return "\n".join(
+        line for line in text.splitlines() if line.strip() and not any(s in line for s in skip)
+    )
+
+
+def _same(label: str, before: dict, after: dict, problems: list[str]) -> None:
+    keys = ("tasks", "checksum", "events")
+    if any(before[k] != after[k] for k in keys):
+        text = f"{label}: the task table CHANGED although nothing changed: " + ", ".join(
+            f"{k} {before[k]} → {after[k]}" for k in keys
+        )
+        _say(f"  !! {text}")
+        problems.append(text)
+
+
+def bench_database(vendor: str, tmp: Path, problems: list[str]) -> dict:
+    (tmp / vendor).mkdir()
+    scratch = Scratch(vendor, tmp / vendor)
+    res: dict = {}
+    try:
+        res["build"] = _timed_step(
+            f"migrate + build {N:,} visits (raw {'COPY' if vendor == 'postgresql' else 'executemany'})",
+            scratch.build,
+        )
+        b = res["build"]
+        v = b["visits"]
+        _say(f"    {b['patients']:,} patients ({b['flags']}), {b['departments']} departments, "
+             f"{b['users']} staff; visits {v}; rows {b['rows']}"
+             + (f"; file {b['file_mb']:.0f} MB" if "file_mb" in b else ""))  # fmt: skip
+        scratch.fresh()
+        args = {"as_of": AS_OF, "policies": POLICIES}
+        res["first"] = _timed_step(
+            f"first plan: activate {', '.join(POLICIES)}, plan(as_of={AS_OF})",
+            lambda: scratch.worker("first", **args),
+        )
+        state = res["first"]["state"]
+        _say(f"    {state['tasks']:,} tasks, {state['events']:,} task events, "
+             f"{res['first']['queries']:,} SQL statements; {state['by_status']}")  # fmt: skip
+        _say(f"    plan() returned {res['first']['result']}")
+        res["incremental"] = _timed_step(
+            "incremental re-plan, nothing changed: plan(as_of=same)",
+            lambda: scratch.worker("replan", **args, full=False),
+        )
+        _same("incremental re-plan", state, res["incremental"]["state"], problems)
+        _say(f"    {res['incremental']['queries']:,} SQL statements; "
+             f"returned {res['incremental']['result']}")  # fmt: skip
+        res["full"] = _timed_step(
+            "full re-plan, nothing changed: plan(as_of=same, full=True)",
+            lambda: scratch.worker("replan", **args, full=True),
+        )
+        _same("full re-plan", state, res["full"]["state"], problems)
+        _say(f"    {res['full']['queries']:,} SQL statements; returned {res['full']['result']}")
+        res["raw"] = _timed_step(
+            f"raw load of the {state['tasks']:,} task rows "
+            f"({'COPY FROM STDIN' if vendor == 'postgresql' else 'executemany'}, one transaction, best of 3)",
+            lambda: scratch.worker("raw", repeat=3),
+        )
+        _say(f"    runs {', '.join(f'{s:.2f}' for s in res['raw']['all_seconds'])} s"
+             + (f"; tasks with their {res['raw']['events']:,} events: "
+                f"{res['raw']['with_events_seconds']:.2f} s" if res["raw"]["events"] else ""))  # fmt: skip
+        if PROFILE:
+            scratch.fresh()
+            prof = tmp / f"{vendor}-first-plan.prof"
+            _timed_step(
+                "first plan again, under cProfile",
+                lambda: scratch.worker("first", **args, profile=str(prof)),
+            )
+            res["profile"] = _profile_report(prof)
+            if keep := os.environ.get("BENCH_PROFILE_DIR"):
+                Path(keep).mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(prof, Path(keep) / prof.name)
+    finally:
+        scratch.drop()
+    return res
+
+
+CODE_UNDER_TEST = [
+    "careloop/followup/planner.py",
+    "careloop/followup/planning.py",
+    "careloop/followup/services.py",
+    "careloop/followup/models.py",
+    "careloop/followup/presets.py",
+    "careloop/lib/workdays.py",
+    "careloop/lib/icd10.py",
+    "careloop/calendars/services.py",
+]
+
+
+def _fingerprint() -> str:
+    """Which version of the code was measured (the work tree may have uncommitted changes)."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for name in CODE_UNDER_TEST:
+        path = ROOT / name
+        digest.update(path.read_bytes() if path.exists() else b"-")
+    head = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
+    ).stdout.strip()
+    dirty = subprocess.run(
+        ["git", "status", "--porcelain", "--", *CODE_UNDER_TEST],
+        cwd=ROOT, capture_output=True, text=True,
+    ).stdout.strip()  # fmt: skip
+    return f"HEAD {head or '?'}{' + uncommitted changes' if dirty else ''}, code sha256 {digest.hexdigest()[:12]}"
+
+
+def _table(results: dict) -> list[tuple[str, bool, str]]:
+    title = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}
+    _say("")
+    _say(f"Follow-up planner, {', '.join(POLICIES)}, as of {AS_OF} (ratios measured in the same "
+         "run, same machine; each step a fresh process)")  # fmt: skip
+    head = (
+        f"{'database':<11}{'visits':>10}{'tasks':>10}{'first s':>9}{'visits/s':>10}"
+        f"{'raw s':>8}{'ratio':>7}{'incr s':>8}{'incr %':>8}{'full s':>8}{'full %':>8}"
+        f"{'peak MB':>9}"
+    )
+    _say(head)
+    _say(f"{'':<11}{'':>10}{'':>10}{'':>9}{'':>10}{'':>8}{'≤2×':>7}{'':>8}{'≤10%':>8}{'':>8}"
+         f"{'≤10%':>8}{'(first)':>9}")  # fmt: skip
+    goals = []
+    for vendor, res in results.items():
+        first, raw = res["first"], res["raw"]
+        incr, full = res["incremental"], res["full"]
+        ratio = first["seconds"] / raw["seconds"] if raw["seconds"] else float("inf")
+        incr_pct = incr["seconds"] / first["seconds"]
+        full_pct = full["seconds"] / first["seconds"]
+        _say(
+            f"{title[vendor]:<11}{N:>10,}{first['state']['tasks']:>10,}{first['seconds']:>9.2f}"
+            f"{N / first['seconds']:>10,.0f}{raw['seconds']:>8.2f}{ratio:>6.2f}×"
+            f"{incr['seconds']:>8.2f}{incr_pct:>7.1%}{full['seconds']:>8.2f}{full_pct:>7.1%}"
+            f"{first['peak_mb']:>9.0f}"
+        )
+        t = title[vendor]
+        goals.append((f"{t}: first plan {first['seconds']:.2f} s = {ratio:.2f}× the raw insert of "
+                      f"its {first['state']['tasks']:,} task rows ({raw['seconds']:.2f} s)",
+                      ratio <= GOAL_RAW, f"goal ≤ {GOAL_RAW:.0f}×"))  # fmt: skip
+        goals.append((f"{t}: incremental no-change re-plan {incr['seconds']:.2f} s = "
+                      f"{incr_pct:.1%} of the first plan", incr_pct <= GOAL_REPLAN,
+                      f"goal ≤ {GOAL_REPLAN:.0%}"))  # fmt: skip
+        goals.append((f"{t}: full no-change re-plan (full=True) {full['seconds']:.2f} s = "
+                      f"{full_pct:.1%} of the first plan", full_pct <= GOAL_REPLAN,
+                      f"goal ≤ {GOAL_REPLAN:.0%}"))  # fmt: skip
+    _say("Peak RSS (MB) of each step's process, Django loaded → after the step:")
+    for vendor, res in results.items():
+        steps = ", ".join(
+            f"{key} {res[key]['base_mb']:.0f} → {res[key]['peak_mb']:.0f}"
+            for key in ("first", "incremental", "full")
+        )
+        _say(f"    {title[vendor]:<11}{steps}; raw {res['raw']['peak_mb']:.0f}; "
+             f"build {res['build']['peak_mb']:.0f}")  # fmt: skip
+    return goals
+
+
+def run() -> None:
+    start = time.perf_counter()
+    _say(f"plan benchmark: {N:,} visits, policies {', '.join(POLICIES)}, as of {AS_OF}, "
+         f"databases {', '.join(DBS)}")  # fmt: skip
+    fingerprint = _fingerprint()
+    _say(f"  code under test: {fingerprint}")
+    tmp = Path(tempfile.mkdtemp(prefix="careloop-bench-plan-"))
+    problems: list[str] = []
+    results = {}
+    try:
+        for vendor in DBS:
+            _say(f"[{vendor}]")
+            if vendor == "postgresql" and (why := _pg_reachable()):
+                _say(f"  PostgreSQL unreachable at {PG_SERVER}: skipped ({why})")
+                continue
+            results[vendor] = bench_database(vendor, tmp, problems)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+    goals = _table(results)
+    for vendor, res in results.items():
+        if "profile" in res:
+            _say("")
+            _say(f"cProfile of the first plan, {N:,} visits, {vendor}:")
+            _say(res["profile"])
+    _say("")
+    _say("Goals:")
+    for text, ok, goal in goals:
+        _say(f"  {'PASS' if ok else 'MISS'}  {text} — {goal}")
+    for text in problems:
+        _say(f"  FAIL  {text}")
+    _say(f"plan benchmark finished in {time.perf_counter() - start:.0f} s ({fingerprint})")
+    if (now := _fingerprint()) != fingerprint:
+        _say(f"  !! the code under test changed during the run: now {now}")
+    if problems:
+        sys.exit("plan benchmark: a no-change re-plan changed the task table")

@@ -68,3 +68,62 @@ class TaskEventKind(models.TextChoices):
     REASSIGNED = "reassigned", _("改派")
     MERGED = "merged", _("患者合并")
     COMPLETED = "completed", _("完成")
+    CLAIMED = "claimed", _("领取")
+    RELEASED = "released", _("放回")
+    ATTEMPT = "attempt", _("拨打")
+    RESCHEDULED = "rescheduled", _("约定改时间")
+    UNREACHABLE = "unreachable", _("失访")
+
+
+class AttemptOutcome(models.TextChoices):
+    """F8: the outcome of one call attempt."""
+
+    REACHED_SELF = "reached_self", _("接通本人")
+    REACHED_FAMILY = "reached_family", _("接通家属")
+    NO_ANSWER = "no_answer", _("无人接听")
+    BUSY = "busy", _("占线")
+    POWERED_OFF = "powered_off", _("关机/停机")
+    WRONG_NUMBER = "wrong_number", _("空号/错号")
+    REFUSED = "refused", _("拒绝回访")
+    RESCHEDULE = "reschedule", _("约定改时间")
+    DECEASED = "deceased", _("患者已故")
+
+
+# F8: attempts that count towards "unreachable".
+FAILED_OUTCOMES = frozenset(
+    {
+        AttemptOutcome.NO_ANSWER,
+        AttemptOutcome.BUSY,
+        AttemptOutcome.POWERED_OFF,
+        AttemptOutcome.WRONG_NUMBER,
+    }
+)
+REACHED_OUTCOMES = frozenset({AttemptOutcome.REACHED_SELF, AttemptOutcome.REACHED_FAMILY})
+
+
+class Rating(models.TextChoices):
+    """Q1/F9: the four-level rating of the paper form."""
+
+    VERY_GOOD = "very_good", _("很好")
+    GOOD = "good", _("好")
+    FAIR = "fair", _("一般")
+    POOR = "poor", _("差")
+
+
+class Adherence(models.TextChoices):
+    """F9: medication adherence."""
+
+    REGULAR = "regular", _("遵医嘱规律服药")
+    IRREGULAR = "irregular", _("未按医嘱服药")
+    STOPPED = "stopped", _("已自行停药")
+    NONE = "none", _("无需服药")
+
+
+class Education(models.TextChoices):
+    """F9: health education given on the call."""
+
+    DIET = "diet", _("饮食")
+    MEDICATION = "medication", _("用药")
+    SELF_CARE = "self_care", _("自我保健")
+    RECHECK = "recheck", _("按时复查")
+    EXERCISE = "exercise", _("康复锻炼")

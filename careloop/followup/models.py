@@ -18,10 +18,13 @@ from django.utils.translation import gettext_lazy as _
 
 from careloop.core.querysets import ScopedQuerySet
 from careloop.followup.choices import (
+    Adherence,
     Anchor,
     AssigneeRole,
+    AttemptOutcome,
     Channel,
     Exclusion,
+    Rating,
     Repeat,
     TaskEventKind,
     TaskStatus,
@@ -78,6 +81,14 @@ class Policy(models.Model):
         default=DEFAULT_SENSITIVE_ICD10,
         blank=True,
         help_text=_("ICD-10 编码或类目范围，逗号分隔，如 A50-A64, B20-B24, O04；匹配任一诊断"),
+    )
+    unreachable_attempts = models.PositiveSmallIntegerField(
+        _("失访判定：未接通次数"),
+        default=3,
+        help_text=_("F8：未接通（无人接听、占线、关机、空号）达到此次数"),
+    )
+    unreachable_days = models.PositiveSmallIntegerField(
+        _("失访判定：不同天数"), default=2, help_text=_("且分布在至少这么多个不同日期，判为失访")
     )
     effective_from = models.DateField(
         _("起算日期"),
@@ -281,6 +292,8 @@ class FollowUpTask(models.Model):
     # E7: codes a supervisor lifted for this task ("E1,E6"); the planner does not re-apply them.
     lifted = models.CharField(_("已解除的排除"), max_length=20, blank=True)
     claimed_at = models.DateTimeField(_("领取时间"), null=True, blank=True)
+    # F8 "约定改时间": the agreed moment; the queue shows the task as callable from then on.
+    next_attempt_at = models.DateTimeField(_("约定回访时间"), null=True, blank=True)
     completed_at = models.DateTimeField(_("完成时间"), null=True, blank=True)
     recovered = models.BooleanField(_("已康复"), null=True, blank=True)
     cancel_reason = models.CharField(_("取消原因"), max_length=200, blank=True)
@@ -315,7 +328,6 @@ class FollowUpTask(models.Model):
             models.Index(fields=["assignee", "status", "window_start"]),
             models.Index(fields=["status", "window_start"]),
             models.Index(fields=["department", "status"]),
-            models.Index(fields=["visit"]),
             models.Index(fields=["patient", "status"]),
         ]
         permissions = [
@@ -338,6 +350,104 @@ class FollowUpTask(models.Model):
         """F7: the window closed without completion."""
         today = today or timezone.localdate()
         return self.is_open and self.window_end < today
+
+
+class CallAttempt(models.Model):
+    """F8: one call attempt (time, number dialled, outcome, duration, recording)."""
+
+    task = models.ForeignKey(
+        FollowUpTask, verbose_name=_("任务"), on_delete=models.CASCADE, related_name="attempts"
+    )
+    at = models.DateTimeField(_("拨打时间"), default=timezone.now)
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("回访人"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    phone = models.ForeignKey(
+        "patients.PatientPhone",
+        verbose_name=_("拨打号码"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    outcome = models.CharField(_("结果"), max_length=16, choices=AttemptOutcome.choices)
+    duration_seconds = models.PositiveIntegerField(_("通话时长（秒）"), default=0)
+    recording_ref = models.CharField(_("录音编号"), max_length=200, blank=True)
+    agreed_at = models.DateTimeField(_("约定时间"), null=True, blank=True)
+    note = models.TextField(_("备注"), blank=True)
+    request_key = models.CharField(
+        max_length=64, unique=True, null=True, blank=True, editable=False
+    )
+
+    scope_field = "task__department"
+    objects = ScopedQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("拨打记录")
+        verbose_name_plural = _("拨打记录")
+        ordering = ["at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.get_outcome_display()}"
+
+
+class FollowUpRecord(models.Model):
+    """F9: the record of a completed follow-up (回访登记表)."""
+
+    task = models.OneToOneField(
+        FollowUpTask, verbose_name=_("任务"), on_delete=models.CASCADE, related_name="record"
+    )
+    condition = models.TextField(_("目前病情/康复情况"), blank=True)
+    recovered = models.BooleanField(_("已康复"), default=False)
+    adherence = models.CharField(
+        _("服药依从性"), max_length=12, choices=Adherence.choices, blank=True
+    )
+    exercise_life = models.TextField(_("锻炼与生活起居"), blank=True)
+    education = models.JSONField(_("健康宣教"), default=list, blank=True)
+    opinions = models.TextField(_("意见或建议"), blank=True)
+    overall = models.CharField(_("总评价"), max_length=12, choices=Rating.choices, blank=True)
+    next_follow_up = models.DateField(_("再次回访日期"), null=True, blank=True)
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("回访人"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    at = models.DateTimeField(_("回访时间"), default=timezone.now)
+
+    scope_field = "task__department"
+    objects = ScopedQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("回访记录")
+        verbose_name_plural = _("回访记录")
+        ordering = ["-at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.task} {self.at:%Y-%m-%d}"
+
+
+class CallScript(models.Model):
+    """F10: an editable call script — steps of the seed 000 call flow with placeholders
+    {姓名} {称呼} {医院} {科室} {回访员} {出院日期} {就诊日期}."""
+
+    code = models.SlugField(_("代码"), max_length=40, unique=True)
+    name = models.CharField(_("名称"), max_length=100)
+    steps = models.JSONField(_("步骤"), default=list)
+    satisfied_reply = models.TextField(_("对满意患者的标准回答"), blank=True)
+    dissatisfied_reply = models.TextField(_("对不满意患者的标准回答"), blank=True)
+    updated_at = models.DateTimeField(_("更新时间"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("回访话术")
+        verbose_name_plural = _("回访话术")
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return self.name
 
 
 class TaskEvent(models.Model):

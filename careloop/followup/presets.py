@@ -131,6 +131,69 @@ def ensure_presets(verbosity: int = 0) -> list[str]:
     return created
 
 
+# F10: seed 000 二 (the call flow) and 十 (the standard phrases for inpatients and outpatients,
+# and the answers for satisfied and dissatisfied patients).
+_FLOW_TAIL = [
+    ("small_talk", "寒暄", "{称呼}您最近身体怎么样？现在方便和您聊几分钟吗？"),
+    ("recovery", "了解康复情况", "您出院/就诊以后恢复得怎么样？饮食、睡眠、伤口或症状有没有不舒服？"
+     "有没有按医生的嘱咐按时服药？"),
+    ("education", "健康宣教", "请您注意饮食规律、合理用药、适当锻炼，按时复查；有不舒服请及时来院。"),
+    ("survey", "满意度调查", "想请您对我们的服务做个评价：服务态度、出院指导、技术水平、医德医风，"
+     "分别是很好、好、一般还是差？您对我们还有什么意见或建议？"),
+    ("information", "相关信息介绍", "如需咨询或预约复诊，可以拨打{医院}客服中心电话，我们会帮您联系专家。"),
+]  # fmt: skip
+SCRIPTS = [
+    {
+        "code": "inpatient",
+        "name": "出院患者电话回访",
+        "steps": [
+            ("greeting", "礼貌问候", "您好！请问是{姓名}{称呼}吗？"),
+            ("introduce", "自我介绍", "您好！我是{医院}客服中心的回访员{回访员}，您于{出院日期}从我院{科室}出院，"
+             "今天打电话是想了解一下您的康复情况。"),
+            *_FLOW_TAIL,
+            ("thanks", "感谢", "谢谢您对我们医院的信任，祝您早日康复！再见！"),
+            ("register", "登记回访信息", "挂机后请立即填写回访记录。"),
+        ],
+    },
+    {
+        "code": "outpatient",
+        "name": "门诊患者电话回访",
+        "steps": [
+            ("greeting", "礼貌问候", "您好：请问是{姓名}{称呼}吗？"),
+            ("introduce", "自我介绍", "您好！打扰了，我是{医院}客服中心的回访员{回访员}，您于{就诊日期}在我院"
+             "{科室}就诊，今天想了解一下您的情况。"),
+            *_FLOW_TAIL,
+            ("thanks", "感谢", "非常感谢您的配合，谢谢您能给我们提出这些宝贵的意见，祝您身体健康！再见！"),
+            ("register", "登记回访信息", "挂机后请立即填写回访记录。"),
+        ],
+    },
+]  # fmt: skip
+SATISFIED = (
+    "非常感谢您对医院服务的认同，同时在以后的就诊中您有什么意见和建议，可以随时和我们客服沟通。"
+)
+DISSATISFIED = "很抱歉我们有些环节的服务令您不满意，我们会认真对待您所提的意见！"
+
+
+def ensure_scripts() -> list[str]:
+    """Create the default call scripts (F10) that do not exist yet; hospital edits survive."""
+    from careloop.followup.models import CallScript
+
+    created = []
+    for spec in SCRIPTS:
+        if CallScript.objects.filter(code=spec["code"]).exists():
+            continue
+        CallScript.objects.create(
+            code=spec["code"],
+            name=spec["name"],
+            steps=[{"key": k, "title": t, "text": x} for k, t, x in spec["steps"]],
+            satisfied_reply=SATISFIED,
+            dissatisfied_reply=DISSATISFIED,
+        )
+        created.append(spec["code"])
+    return created
+
+
 def ensure_presets_after_migrate(sender, **kwargs):
     if sender.label == "followup":
         ensure_presets()
+        ensure_scripts()

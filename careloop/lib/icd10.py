@@ -8,7 +8,7 @@ code by its category (letter + two digits) or, when the entry itself has a subdi
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 _CODE = re.compile(r"^([A-Z])(\d{2})(?:\.?([0-9A-Z]*))?$")
 _SPLIT = re.compile(r"[,，;；、\s]+")
@@ -35,11 +35,19 @@ class CodeSet:
     ranges: tuple[tuple[tuple[str, int], tuple[str, int]], ...]
     prefixes: tuple[str, ...]
     text: str
+    # A hospital has a few hundred distinct codes; the planner asks about each millions of times.
+    _seen: dict = field(default_factory=dict, compare=False, hash=False, repr=False)
 
     def __bool__(self) -> bool:
         return bool(self.ranges or self.prefixes)
 
     def matches(self, code: str) -> bool:
+        found = self._seen.get(code)
+        if found is None:
+            found = self._seen[code] = self._matches(code)
+        return found
+
+    def _matches(self, code: str) -> bool:
         code = normalize(code)
         if not code:
             return False

@@ -45,6 +45,9 @@ class Source(models.TextChoices):
     API = "api", _("REST 接口")
     MANUAL = "manual", _("手工")
     DEMO = "demo", _("演示数据")
+    CALL = "call", _("回访电话")
+    SMS = "sms", _("短信")
+    SURVEY = "survey", _("患者自填问卷")
 
 
 class EventKind(models.TextChoices):
@@ -56,3 +59,4 @@ class EventKind(models.TextChoices):
     DEPARTMENT_CHANGED = "department_changed", _("科室变更")
     DISCHARGE_TIME_CHANGED = "discharge_time_changed", _("出院时间变更")
     MERGED = "merged", _("患者合并")
+    REFUSED = "refused", _("拒绝回访")

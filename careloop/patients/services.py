@@ -118,6 +118,26 @@ def record_death(
     )
 
 
+def record_refusal(
+    patient: Patient, *, source: str, by=None, reason: str = "", at: dt.datetime | None = None
+) -> PatientEvent | None:
+    """E6: the patient refuses follow-up (拒绝回访 on a call, an SMS reply "TD"): marked
+    do-not-contact, and the planner excludes every open task of the patient with E6.
+    Already refusing: nothing."""
+    if patient.do_not_contact:
+        return None
+    patient.do_not_contact = True
+    patient.updated_at = timezone.now()
+    patient.save(update_fields=["do_not_contact", "updated_at"])
+    return _event(
+        patient=patient,
+        kind=EventKind.REFUSED,
+        occurred_at=at or timezone.now(),
+        source=source,
+        detail={"reason": reason, "by": by.pk if by is not None else None},
+    )
+
+
 def merge_patients(
     prior: Patient, survivor: Patient, *, source: str, occurred_at: dt.datetime | None = None
 ) -> PatientEvent | None:

@@ -48,6 +48,10 @@ INSTALLED_APPS = [
     "careloop.calendars",
     "careloop.intake",
     "careloop.followup",
+    "careloop.surveys",
+    "careloop.notify",
+    "careloop.cases",
+    "careloop.workspace",
     "careloop.demo",
 ]
 
@@ -234,6 +238,30 @@ SCHEDULER_ENABLED = env_bool("CARELOOP_SCHEDULER", True)
 DJANGO_TABLES2_TEMPLATE = "django_tables2/bootstrap5.html"
 
 HOSPITAL_NAME = env_str("CARELOOP_HOSPITAL_NAME", "示范医院")
+
+# SMS (F6, S4): the outbox sends through one pluggable gateway — "file" (JSON lines, for
+# development and demos), "console" (the log) or "http" (the hospital's SMS platform).
+SMS_GATEWAY = env_str("CARELOOP_SMS_GATEWAY", "file").strip().lower()
+SMS_FILE = Path(env_str("CARELOOP_SMS_FILE", str(VAR_DIR / "sms-outbox.log")))
+SMS_HTTP_URL = env_str("CARELOOP_SMS_HTTP_URL", "")
+SMS_HTTP_METHOD = env_str("CARELOOP_SMS_HTTP_METHOD", "POST").strip().upper()
+SMS_HTTP_BODY = env_str(
+    "CARELOOP_SMS_HTTP_BODY", '{"phone": "{phone}", "text": "{text}", "id": "{id}"}'
+)
+SMS_HTTP_CONTENT_TYPE = env_str("CARELOOP_SMS_HTTP_CONTENT_TYPE", "application/json; charset=utf-8")
+SMS_HTTP_HEADERS = env_str("CARELOOP_SMS_HTTP_HEADERS", "")  # JSON object of extra headers
+SMS_HTTP_SUCCESS = env_str("CARELOOP_SMS_HTTP_SUCCESS", "")  # substring, or "re:<regex>"
+SMS_HTTP_ID_REGEX = env_str("CARELOOP_SMS_HTTP_ID_REGEX", "")
+SMS_HTTP_TIMEOUT = env_int("CARELOOP_SMS_HTTP_TIMEOUT", 10)
+SMS_MAX_ATTEMPTS = env_int("CARELOOP_SMS_MAX_ATTEMPTS", 5)
+SMS_CALLBACK_TOKEN = env_str("CARELOOP_SMS_CALLBACK_TOKEN", "")
+
+# Q3: satisfaction rate = (很好 + 好) / all ratings ("top2") or 很好 / all ("top_box").
+CARELOOP_SATISFACTION_MODE = env_str("CARELOOP_SATISFACTION_MODE", "top2")
+# Q4: how long a patient's survey link stays valid, and the address the SMS puts before it
+# ("" keeps the link relative, e.g. for testing on the intranet).
+CARELOOP_SURVEY_LINK_DAYS = env_int("CARELOOP_SURVEY_LINK_DAYS", 7)
+CARELOOP_PUBLIC_BASE_URL = env_str("CARELOOP_PUBLIC_BASE_URL", "").rstrip("/")
 
 LOGGING = {
     "version": 1,

@@ -15,7 +15,11 @@ urlpatterns = [
     path("intake/", include("careloop.intake.urls")),
     path("patients/", include("careloop.patients.urls")),
     path("followup/", include("careloop.followup.urls")),
+    path("notify/", include("careloop.notify.urls")),
+    path("workspace/", include("careloop.workspace.urls")),
     path("calendar/", include("careloop.calendars.urls")),
+    # Staff pages under surveys/ and the patients' survey links under s/ (Q4).
+    path("", include("careloop.surveys.urls")),
     path("api/", include("careloop.core.api_urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),

@@ -90,7 +90,32 @@ TASK_READ = ["followup.view_followuptask", "followup.view_taskevent"]
 LIFT_EXCLUSION = ["followup.lift_exclusion"]
 REASSIGN = ["followup.reassign_task"]
 TASK_EXPORT = ["followup.export_task"]
-FOLLOWUP_READ = POLICY_READ + TASK_READ
+# F8–F11, Q1–Q4: calls, records, questionnaires and escalations, for everyone who follows up.
+CALL_WORK = [
+    "followup.view_callattempt",
+    "followup.view_followuprecord",
+    "surveys.view_response",
+    "cases.view_escalation",
+    "cases.add_escalation",
+]
+FOLLOWUP_READ = POLICY_READ + TASK_READ + CALL_WORK
+SURVEY_WRITE = [
+    "surveys.view_questionnaire",
+    "surveys.add_questionnaire",
+    "surveys.change_questionnaire",
+]
+SCRIPT_WRITE = ["followup.view_callscript", "followup.add_callscript", "followup.change_callscript"]
+# The SMS outbox, templates and letters (service centre).
+NOTIFY = [
+    "notify.view_outboxmessage",
+    "notify.change_outboxmessage",
+    "notify.view_inboundsms",
+    "notify.view_smstemplate",
+    "notify.change_smstemplate",
+    "notify.view_lettertemplate",
+    "notify.change_lettertemplate",
+    "notify.print_letter",
+]
 # F6: the working-day calendar; everyone who plans reads it, the supervisor and sysadmin edit it.
 CALENDAR_READ = ["calendars.view_calendarday"]
 CALENDAR_WRITE = [
@@ -137,7 +162,10 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     + TASK_EXPORT
     + CALENDAR_READ
     + CALENDAR_WRITE
-    + LEAVE,
+    + LEAVE
+    + SURVEY_WRITE
+    + SCRIPT_WRITE
+    + NOTIFY,
     Role.MEDICAL_AFFAIRS: ORG_READ
     + ROSTER_READ
     + PATIENT_READ
@@ -146,14 +174,16 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     + POLICY_WRITE
     + LIFT_EXCLUSION
     + TASK_EXPORT
-    + CALENDAR_READ,
+    + CALENDAR_READ
+    + SURVEY_WRITE,
     Role.NURSING_DEPT: ORG_READ
     + ROSTER_READ
     + PATIENT_READ
     + FOLLOWUP_READ
     + POLICY_WRITE
     + TASK_EXPORT
-    + CALENDAR_READ,
+    + CALENDAR_READ
+    + SURVEY_WRITE,
     Role.CONSULTANT: ORG_READ + PATIENT_READ,
     Role.DISPATCHER: ORG_READ + ROSTER_READ + ROSTER_WRITE,
     Role.PORTER: ORG_READ + ROSTER_READ,

@@ -26,9 +26,28 @@ def _perm(codename):
 
 MENU: list[MenuItem] = [
     MenuItem("home", _("工作台"), "core:home", lambda user: True),
+    MenuItem("workspace", _("今日回访"), "workspace:queue", _perm("followup.view_followuptask")),
+    MenuItem(
+        "homevisits",
+        _("上门回访"),
+        "notify:home_visits",
+        lambda user: user.has_role(Role.NURSE, Role.HEAD_NURSE),
+    ),
     MenuItem("patients", _("患者档案"), "patients:patient_list", _perm("patients.view_patient")),
     MenuItem("tasks", _("回访任务"), "followup:task_list", _perm("followup.view_followuptask")),
+    MenuItem("workload", _("回访员工作量"), "workspace:workload", _perm("followup.reassign_task")),
     MenuItem("policies", _("回访制度"), "followup:policy_list", _perm("followup.view_policy")),
+    MenuItem(
+        "surveys",
+        _("满意度问卷"),
+        "surveys:questionnaire_list",
+        _perm("surveys.change_questionnaire"),
+    ),
+    MenuItem(
+        "scripts", _("回访话术"), "workspace:script_list", _perm("followup.change_callscript")
+    ),
+    MenuItem("sms", _("短信"), "notify:outbox_list", _perm("notify.view_outboxmessage")),
+    MenuItem("letters", _("信函"), "notify:letter_batch", _perm("notify.print_letter")),
     MenuItem("departments", _("科室"), "org:department_list", _perm("org.view_department")),
     MenuItem("roster", _("排班"), "org:rosterentry_list", _perm("org.view_rosterentry")),
     MenuItem("calendar", _("工作日历"), "calendars:calendar", _perm("calendars.view_calendarday")),

@@ -17,6 +17,13 @@ PAGES = {
     "roster": "/org/roster/",
     "departments": "/org/departments/",
     "patients": "/patients/",
+    "workspace": "/workspace/",
+    "homevisits": "/notify/home-visits/",
+    "workload": "/workspace/workload/",
+    "surveys": "/surveys/questionnaires/",
+    "scripts": "/workspace/scripts/",
+    "sms": "/notify/outbox/",
+    "letters": "/notify/letters/",
     "tasks": "/followup/tasks/",
     "policies": "/followup/policies/",
     "calendar": "/calendar/",
@@ -32,17 +39,28 @@ PAGES = {
 # hl7 ← intake.view_hl7message.
 # tasks ← followup.view_followuptask, policies ← followup.view_policy (FOLLOWUP_READ),
 # calendar ← calendars.view_calendarday (CALENDAR_READ).
-STAFF_MENU = {"home", "patients", "tasks", "policies", "departments", "roster"}
+# workspace ← followup.view_followuptask, homevisits ← the nurse or head-nurse role,
+# workload ← followup.reassign_task, surveys ← surveys.change_questionnaire (SURVEY_WRITE),
+# scripts ← followup.change_callscript, sms ← notify.view_outboxmessage, letters ←
+# notify.print_letter (NOTIFY).
+STAFF_MENU = {"home", "workspace", "patients", "tasks", "policies", "departments", "roster"}
+SUPERVISION = {"workload"}
 EXPECTED = [
     # (demo account, role slug, visible menu keys)
     ("agent1", "followup_agent", STAFF_MENU),
-    ("nurse.xnk", "nurse", STAFF_MENU),
+    ("nurse.xnk", "nurse", STAFF_MENU | {"homevisits"}),
     ("doctor.xnk", "doctor", STAFF_MENU),
-    ("head.xnk", "dept_head", STAFF_MENU),
-    ("headnurse.xnk", "head_nurse", STAFF_MENU),
-    ("supervisor", "service_supervisor", STAFF_MENU | {"calendar", "imports", "hl7"}),
-    ("medaffairs", "medical_affairs", STAFF_MENU | {"calendar"}),
-    ("nursingdept", "nursing_dept", STAFF_MENU | {"calendar"}),
+    ("head.xnk", "dept_head", STAFF_MENU | SUPERVISION),
+    ("headnurse.xnk", "head_nurse", STAFF_MENU | SUPERVISION | {"homevisits"}),
+    (
+        "supervisor",
+        "service_supervisor",
+        STAFF_MENU
+        | SUPERVISION
+        | {"calendar", "imports", "hl7", "surveys", "scripts", "sms", "letters"},
+    ),
+    ("medaffairs", "medical_affairs", STAFF_MENU | {"calendar", "surveys"}),
+    ("nursingdept", "nursing_dept", STAFF_MENU | {"calendar", "surveys"}),
     ("consultant1", "consultant", {"home", "patients", "departments"}),
     ("dispatcher.nkz", "dispatcher", {"home", "departments", "roster"}),
     ("porter1.nkz", "porter", {"home", "departments", "roster"}),

@@ -23,11 +23,16 @@ def test_chinese_by_default_even_with_an_english_browser():
 @pytest.mark.parametrize(
     ("persona", "expected"),
     [
-        ("cardio_nurse", {"home", "patients", "tasks", "policies", "departments", "roster"}),
-        ("agent", {"home", "patients", "tasks", "policies", "departments", "roster"}),
+        (
+            "cardio_nurse",
+            {"home", "workspace", "homevisits", "patients", "tasks", "policies"}
+            | {"departments", "roster"},
+        ),
+        ("agent", {"home", "workspace", "patients", "tasks", "policies", "departments", "roster"}),
         (
             "medical_affairs",
-            {"home", "patients", "tasks", "policies", "departments", "roster", "calendar"},
+            {"home", "workspace", "patients", "tasks", "policies", "surveys"}
+            | {"departments", "roster", "calendar"},
         ),
         ("leader", {"home", "departments"}),
         ("auditor", {"home", "audit"}),

@@ -8,6 +8,7 @@ BENCHMARKS = {
     "encryption": "bench.encryption",
     "hl7": "bench.hl7",
     "import": "bench.import_bench",
+    "queue": "bench.queue_bench",
     "plan": "bench.plan_bench",
 }
 

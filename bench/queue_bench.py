@@ -10,7 +10,7 @@ run on the same machine as the server. Reported: p50/p95/p99 latency of each and
 throughput (back to back) as a ratio to the trivial view's.
 Goals: queue p95 ≤ 100 ms and ≥ 0.5× the trivial view's throughput.
 
-Data (bench/queue_worker.py `build`, raw SQL with generate_series): 240 agents, 5 departments,
+Data (bench/queue_worker.py `build`, raw SQL with generate_series, then VACUUM ANALYZE): 240 agents, 5 departments,
 the kf-phone policy; 400,000 patients and visits; tasks spread over 24 months, ~92% finished
 (completed/unreachable/excluded), the rest open: due, planned or in progress, assigned to the
 240 agents or waiting in the pool — each measured agent has a realistic 100–300 open tasks.
@@ -64,6 +64,8 @@ def _load(path: str, cookies: list[str], seconds: float, pace: float = 0.0) -> d
     def session(cookie: str) -> None:
         conn = http.client.HTTPConnection("127.0.0.1", PORT, timeout=30)
         mine = []
+        if pace:  # agents do not all press reload at the same instant
+            time.sleep(random.uniform(0, pace))
         while time.perf_counter() < stop_at:
             started = time.perf_counter()
             try:

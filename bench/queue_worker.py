@@ -113,15 +113,15 @@ def build(args: dict) -> dict:
                     '', NULL, NULL,
                     CASE WHEN off > 30 AND h %% 50 < 47 THEN now() - off * interval '1 day' END,
                     NULL, '', true, now(), now()
-                FROM (SELECT g, (g * 2654435761) %% 1000003 AS h,
-                             ((g * 40503) %% 760) - 30 AS off
+                FROM (SELECT g, (g::bigint * 2654435761) %% 1000003 AS h,
+                             ((g::bigint * 40503) %% 760)::int - 30 AS off
                       FROM generate_series(1, %(n)s) g) s
                 """,
                 {"policy": policy.pk, "stage": stage.pk, "n": tasks_n},
             )
         FollowUpTask.objects.filter(visit=template_visit).delete()
     with connection.cursor() as cursor:
-        cursor.execute("ANALYZE")
+        cursor.execute("VACUUM ANALYZE")  # as autovacuum would soon after a bulk load
     sessions = []
     for agent in agents[:measured]:
         client = Client()

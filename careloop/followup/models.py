@@ -329,6 +329,23 @@ class FollowUpTask(models.Model):
             models.Index(fields=["status", "window_start"]),
             models.Index(fields=["department", "status"]),
             models.Index(fields=["patient", "status"]),
+            # The agents' queue (bench/queue): the unassigned pool read from the index alone
+            # (PostgreSQL INCLUDE), and "done today" per person.
+            models.Index(
+                fields=["window_end", "id"],
+                name="followup_task_pool_idx",
+                condition=Q(assignee__isnull=True, status="due"),
+                include=[
+                    "window_start",
+                    "next_attempt_at",
+                    "policy_id",
+                    "assignee_role",
+                    "department_id",
+                    "stage_id",
+                    "channel",
+                ],
+            ),
+            models.Index(fields=["assignee", "completed_at"], name="followup_task_done_idx"),
         ]
         permissions = [
             ("lift_exclusion", _("解除不予回访")),

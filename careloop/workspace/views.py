@@ -77,7 +77,7 @@ def queue(request):
         known_count=None if filters.active else counts.total,
     )
     page = paginator.get_page(request.GET.get("page"))
-    rows = q.decorate(list(page.object_list), now=now)
+    rows = q.decorate(q.fetch_rows(list(page.object_list)), now=now)
     departments = Department.objects.order_by("code").only("pk", "name")
     if user.scope != "all":
         departments = departments.filter(pk__in=user.department_ids)

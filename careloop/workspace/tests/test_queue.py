@@ -87,7 +87,7 @@ def test_outside_call_hours_nothing_is_callable_but_the_queue_is_listed_F6(peopl
 
 @time_machine.travel(dt.datetime(2026, 4, 1, 16, 30, tzinfo=TZ), tick=False)
 def test_rescheduled_task_is_callable_from_its_agreed_time_F8(people, mixed):
-    rows = {t.pk: t for t in q.decorate(list(q.ordered_queue(people["agent"])))}
+    rows = {t.pk: t for t in q.decorate(q.fetch_rows(list(q.ordered_queue(people["agent"]))))}
     assert rows[mixed["later"].pk].is_callable and not rows[mixed["later"].pk].waiting
 
 
@@ -129,9 +129,10 @@ def test_queue_page_is_a_handful_of_queries(people, build, django_assert_max_num
         build.task(start=dt.date(2026, 3, 30))
     client = client_for(people["agent"])
     client.get("/workspace/")  # warm the session, the calendar, the permission caches
-    # 5 for the session, the user, its permissions and roles; then the counts, the calendar's
-    # version, the policies' call hours, the page itself, and the two filter lists.
-    with django_assert_max_num_queries(11):
+    # 5 for the session, the user, its permissions and roles; then the counts (my tasks, the
+    # pool, done today), the calendar's version, the policies' call hours, the page's ids and
+    # its rows, and the two filter lists.
+    with django_assert_max_num_queries(14):
         response = client.get("/workspace/")
     assert len(queue_ids(response.content.decode())) == 50
     assert "1 / 2" in response.content.decode()

@@ -633,7 +633,10 @@ def raw(args: dict) -> dict:
     def empty():
         if vendor == "postgresql":
             with transaction.atomic(), connection.cursor() as cursor:
-                cursor.execute(f"TRUNCATE {', '.join([TASK_TABLE, *sorted(set(referring))])}")
+                # CASCADE: tables that refer to those (answers → responses) are empty too (checked).
+                cursor.execute(
+                    f"TRUNCATE {', '.join([TASK_TABLE, *sorted(set(referring))])} CASCADE"
+                )
             return
         # Every table that refers to tasks is emptied too, so foreign-key checks may be off for
         # the moment: SQLite then truncates instead of deleting row by row (not timed either way).

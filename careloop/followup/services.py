@@ -126,11 +126,10 @@ def lift_exclusion(task: FollowUpTask, *, by, note: str) -> None:
 
 
 def _available(user, on: dt.date) -> bool:
-    from careloop.org.models import Leave
+    """F12: the planner's own rule (active, not on leave)."""
+    from careloop.followup.planner import People
 
-    if user is None or not user.is_active:
-        return False
-    return not Leave.objects.filter(staff=user, starts_on__lte=on, ends_on__gte=on).exists()
+    return user is not None and People(on).available(user.pk)
 
 
 def reassign_tasks(task_ids, *, to_user, by, note: str = "") -> int:

@@ -3,6 +3,8 @@
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from careloop.followup.choices import Rating as _Rating
+
 
 class Audience(models.TextChoices):
     INPATIENT = "inpatient", _("住院病人")
@@ -31,13 +33,8 @@ class QuestionKind(models.TextChoices):
 CHOICE_KINDS = (QuestionKind.SINGLE, QuestionKind.MULTIPLE)
 
 
-class Rating(models.TextChoices):
-    """Q1/Q3: the four-step rating of seed 003, best first (the order the form shows)."""
-
-    VERY_GOOD = "very_good", _("很好")
-    GOOD = "good", _("好")
-    FAIR = "fair", _("一般")
-    POOR = "poor", _("差")
+# Q1/Q3: the four-step rating of seed 003, best first — the same values the F9 record uses.
+Rating = _Rating
 
 
 class YesNo(models.TextChoices):

@@ -17,6 +17,12 @@ def _fast_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def _media_root(settings, tmp_path_factory):
+    # Uploaded files (case attachments) go to a directory of the test's own, never var/media.
+    settings.MEDIA_ROOT = str(tmp_path_factory.mktemp("media"))
+
+
 @pytest.fixture
 def org(db):
     """Departments of the demo hospital that the scope tests compare."""

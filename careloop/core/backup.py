@@ -35,6 +35,10 @@ FORMAT = 1
 MANIFEST = "manifest.json"
 MEMBERS = {"sqlite": "database.sqlite3", "postgresql": "database.pgdump"}
 VENDORS = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}
+# Uploaded files (C2 case attachments) travel in the archive under this prefix, each with its
+# checksum in the manifest, so a restore brings back the files the database points to.
+MEDIA_PREFIX = "media/"
+MEDIA_DIRS = ("cases",)
 REQUIRED = {"format", "vendor", "created_at", "database_file", "sha256", "migrations", "tables"}
 
 
@@ -202,6 +206,7 @@ def create_backup(path, using: str = DEFAULT_DB_ALIAS) -> tuple[dict, int]:
             "sha256": _sha256(copy),
             "migrations": info["migrations"],
             "tables": info["tables"],
+            "media": _media_files(),
         }
         archive = work / "archive.tar"
         with tarfile.open(archive, "w") as tar:
@@ -210,6 +215,9 @@ def create_backup(path, using: str = DEFAULT_DB_ALIAS) -> tuple[dict, int]:
             member.size, member.mtime = len(data), int(timezone.now().timestamp())
             tar.addfile(member, io.BytesIO(data))
             tar.add(copy, arcname=copy.name)
+            root = _media_root()
+            for rel in manifest["media"]:
+                tar.add(root / rel, arcname=MEDIA_PREFIX + rel)
         os.replace(archive, path)
     size = path.stat().st_size
     _record(
@@ -219,6 +227,58 @@ def create_backup(path, using: str = DEFAULT_DB_ALIAS) -> tuple[dict, int]:
         f"{size} 字节，sha256 {manifest['sha256']}",
     )
     return manifest, size
+
+
+def _media_root() -> Path:
+    from django.conf import settings
+
+    return Path(settings.MEDIA_ROOT)
+
+
+def _media_files() -> dict[str, str]:
+    """{relative path: sha256} of the uploaded files under MEDIA_ROOT that records refer to."""
+    root = _media_root()
+    found = {}
+    for top in MEDIA_DIRS:
+        base = root / top
+        if not base.is_dir():
+            continue
+        for file in sorted(base.rglob("*")):
+            if file.is_file():
+                found[file.relative_to(root).as_posix()] = _sha256(file)
+    return found
+
+
+def _check_media(path, work: Path, manifest: dict) -> Path:
+    """Extract the archive's uploaded files into ``work``, each checksum proven."""
+    target = work / "media"
+    media = manifest.get("media") or {}
+    if not media:
+        return target
+    with tarfile.open(path, "r:*") as tar:
+        for rel, digest in media.items():
+            if rel.startswith("/") or ".." in Path(rel).parts:
+                raise BackupError(f"{path} 的清单中有非法的文件路径：{rel}")
+            out = target / rel
+            out.parent.mkdir(parents=True, exist_ok=True)
+            with _member(tar, MEDIA_PREFIX + rel, path) as source, open(out, "wb") as f:
+                shutil.copyfileobj(source, f)
+            if _sha256(out) != digest:
+                raise BackupError(f"校验和不符：备份中的附件 {rel} 已损坏或被修改")
+    return target
+
+
+def _restore_media(extracted: Path) -> int:
+    if not extracted.is_dir():
+        return 0
+    root, count = _media_root(), 0
+    for file in extracted.rglob("*"):
+        if file.is_file():
+            dest = root / file.relative_to(extracted)
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(file, dest)
+            count += 1
+    return count
 
 
 def _record(action: str, manifest: dict, message: str) -> None:
@@ -283,6 +343,7 @@ def verify_backup(path, using: str = DEFAULT_DB_ALIAS) -> dict:
     """S6: prove the copy opens and its row counts match the manifest; return the manifest."""
     with tempfile.TemporaryDirectory(prefix="careloop-verify-") as work:
         manifest, copy = _open(path, Path(work))
+        _check_media(path, Path(work), manifest)
         if manifest["vendor"] == "sqlite":
             actual = _verify_sqlite(copy)
         else:
@@ -341,6 +402,7 @@ def restore_backup(path, using: str = DEFAULT_DB_ALIAS, force: bool = False) -> 
     connection = connections[using]
     with tempfile.TemporaryDirectory(prefix="careloop-restore-") as work:
         manifest, copy = _open(path, Path(work))
+        media = _check_media(path, Path(work), manifest)
         if manifest["vendor"] != connection.vendor:
             raise BackupError(
                 f"这是 {VENDORS[manifest['vendor']]} 备份，"
@@ -356,6 +418,7 @@ def restore_backup(path, using: str = DEFAULT_DB_ALIAS, force: bool = False) -> 
             _restore_sqlite(copy, connection)
         else:
             _restore_postgresql(copy, connection, force)
+        _restore_media(media)
     tables = connection.introspection.table_names()
     with connection.cursor() as cursor:
         actual = _count(cursor, [t for t in tables if t in manifest["tables"]])

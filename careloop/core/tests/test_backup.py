@@ -287,3 +287,42 @@ def test_bad_archive_exits_non_zero_without_traceback_S6(tmp_path):
     assert result.returncode == 1
     assert "不是有效的备份文件" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.django_db(transaction=True)
+def test_attachments_travel_in_the_backup_and_come_back_on_restore_S6_C2(org, tmp_path, settings):
+    from pathlib import Path
+
+    stored = Path(settings.MEDIA_ROOT) / "cases" / "2026" / "11" / "letter.pdf"
+    stored.parent.mkdir(parents=True)
+    stored.write_bytes(b"%PDF-1.4 complaint letter")
+    path = tmp_path / "with-media.tar"
+    call_command("backup", str(path), stdout=io.StringIO())
+    with tarfile.open(path) as tar:
+        manifest = json.load(tar.extractfile(backup.MANIFEST))
+        assert tar.extractfile("media/cases/2026/11/letter.pdf").read() == stored.read_bytes()
+    assert list(manifest["media"]) == ["cases/2026/11/letter.pdf"]
+    stored.unlink()
+    call_command("restore", str(path), "--force", stdout=io.StringIO())
+    assert stored.read_bytes() == b"%PDF-1.4 complaint letter"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_verify_detects_a_changed_attachment_S6(org, tmp_path, settings):
+    from pathlib import Path
+
+    stored = Path(settings.MEDIA_ROOT) / "cases" / "a.txt"
+    stored.parent.mkdir(parents=True)
+    stored.write_bytes("投诉信".encode())
+    path = tmp_path / "b.tar"
+    call_command("backup", str(path), stdout=io.StringIO())
+    bad = tmp_path / "bad.tar"
+    with tarfile.open(path) as src, tarfile.open(bad, "w") as dst:
+        for member in src.getmembers():
+            data = src.extractfile(member).read()
+            if member.name == "media/cases/a.txt":
+                data = "假投诉信".encode()
+                member.size = len(data)
+            dst.addfile(member, io.BytesIO(data))
+    with pytest.raises(CommandError, match=r"附件 cases/a\.txt 已损坏"):
+        call_command("backup", "--verify", str(bad))

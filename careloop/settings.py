@@ -90,6 +90,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "careloop.core.context_processors.careloop",
                 "careloop.calendars.context_processors.calendar_warnings",
+                "careloop.notify.context_processors.inbox",
             ],
         },
     },

@@ -5,6 +5,9 @@ from django import forms
 from django.contrib.auth.forms import AuthenticationForm, PasswordChangeForm
 from django.utils.translation import gettext_lazy as _
 
+from careloop.accounts.models import User, is_mainland_mobile
+from careloop.lib.masking import normalize_phone
+
 
 class LoginForm(AuthenticationForm):
     username = forms.CharField(
@@ -58,3 +61,37 @@ class TotpForm(forms.Form):
 
 class ChangePasswordForm(PasswordChangeForm):
     pass
+
+
+class MySettingsForm(forms.ModelForm):
+    """个人设置 (issue 6): the user's own mobile and whether inbox notifications also come by
+    SMS. The mobile is the account's ``phone`` (the same number the system admin sees)."""
+
+    phone = forms.CharField(
+        label=_("手机号"),
+        required=False,
+        max_length=20,
+        widget=forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "tel"}),
+        help_text=_("11 位中国大陆手机号，用于接收短信提醒。"),
+    )
+
+    class Meta:
+        model = User
+        fields = ["phone", "sms_alerts"]
+        help_texts = {"sms_alerts": _("有新通知时，除站内消息外再发一条短信到上面的手机号。")}
+
+    def clean_phone(self):
+        value = (self.cleaned_data.get("phone") or "").strip()
+        if not value:
+            return ""
+        if not is_mainland_mobile(value):
+            raise forms.ValidationError(
+                _("请输入 11 位中国大陆手机号（如 13800138000）。"), code="invalid_mobile"
+            )
+        return normalize_phone(value)
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("sms_alerts") and not cleaned.get("phone") and "phone" not in self.errors:
+            self.add_error("phone", _("开启短信提醒须先填写手机号。"))
+        return cleaned

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from functools import cached_property
 
@@ -15,6 +16,13 @@ from django.utils.translation import gettext_lazy as _
 from careloop.accounts.roles import ADMIN_DUTIES, Role, scope_for_roles
 from careloop.core.fields import BlindIndexField, EncryptedTextField
 from careloop.lib.masking import mask_phone, normalize_phone
+
+MOBILE_RE = re.compile(r"^1[3-9]\d{9}$")
+
+
+def is_mainland_mobile(value: str | None) -> bool:
+    """11 digits starting 13–19 once +86, spaces and dashes are gone; a landline is not one."""
+    return bool(MOBILE_RE.match(normalize_phone(value)))
 
 
 class UserManager(DjangoUserManager):
@@ -40,6 +48,8 @@ class User(AbstractUser):
     must_change_password = models.BooleanField(_("下次登录须修改密码"), default=False)
     totp_secret = EncryptedTextField(_("动态口令密钥"))
     totp_enabled = models.BooleanField(_("已启用动态口令"), default=False)
+    # Issue 6: the user's own choice to also get inbox notifications by SMS (to ``phone``).
+    sms_alerts = models.BooleanField(_("短信提醒"), default=False)
 
     objects = UserManager()
 
@@ -95,6 +105,13 @@ class User(AbstractUser):
         if not days or self.password_changed_at is None:
             return False
         return (now or timezone.now()) - self.password_changed_at > timedelta(days=days)
+
+    @property
+    def sms_alert_phone(self) -> str:
+        """Where inbox SMS go: the mobile, only when the user asked for SMS alerts (issue 6)."""
+        if not self.sms_alerts or not is_mainland_mobile(self.phone):
+            return ""
+        return normalize_phone(self.phone)
 
     def totp_required(self) -> bool:
         return settings.TOTP_REQUIRED_FOR_ADMINS and self.is_admin_duty

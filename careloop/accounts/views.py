@@ -1,4 +1,5 @@
-"""Login with the optional second factor, logout, password change and TOTP setup (S1)."""
+"""Login with the optional second factor, logout, password change and TOTP setup (S1); the
+user's own profile and settings (issue 6)."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from careloop.accounts.forms import ChangePasswordForm, LoginForm, TotpForm
+from careloop.accounts.forms import ChangePasswordForm, LoginForm, MySettingsForm, TotpForm
 from careloop.audit.services import record_event
 
 PENDING = "_careloop_pending_2fa"
@@ -138,5 +139,16 @@ def totp_setup(request):
 
 
 @login_required
+@require_http_methods(["GET", "POST"])
 def profile(request):
-    return render(request, "accounts/profile.html", {"profile_user": request.user})
+    """个人信息 and 个人设置: a user edits only their own mobile and SMS alerts (issue 6); the
+    change reaches the audit log through the User model's registration."""
+    user = request.user
+    form = MySettingsForm(request.POST or None, instance=user)
+    if request.method == "POST" and form.is_valid():
+        # Only these columns: the row may have changed since the request loaded it (an admin
+        # deactivating the account must not be undone by a settings save).
+        form.save(commit=False).save(update_fields=["phone", "phone_bidx", "sms_alerts"])
+        messages.success(request, _("个人设置已保存。"))
+        return redirect("accounts:profile")
+    return render(request, "accounts/profile.html", {"profile_user": user, "form": form})

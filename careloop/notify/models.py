@@ -180,3 +180,56 @@ class InboundSms(models.Model):
     @property
     def masked_phone(self) -> str:
         return mask_phone(self.phone)
+
+
+class Notification(models.Model):
+    """Issue 6: one message in a staff member's in-app inbox (``careloop.notify.inbox``).
+
+    ``key`` lets a caller say "this event once per person": a second ``notify`` with the same
+    key for the same recipient finds the first row instead of adding another."""
+
+    KIND_LABELS = {
+        "case": _("投诉意见"),
+        "disposal": _("处置单"),
+        "escalation": _("临床转介"),
+        "deadline": _("办理时限"),
+    }
+
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("接收人"),
+        on_delete=models.CASCADE,
+        related_name="notifications",
+    )
+    kind = models.CharField(_("类别"), max_length=30, blank=True)
+    title = models.CharField(_("标题"), max_length=200)
+    body = models.TextField(_("内容"), blank=True)
+    url = models.CharField(_("链接"), max_length=300, blank=True)
+    key = models.CharField(_("去重键"), max_length=120, null=True, blank=True)
+    created_at = models.DateTimeField(_("时间"), default=timezone.now)
+    read_at = models.DateTimeField(_("已读时间"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("通知")
+        verbose_name_plural = _("通知")
+        ordering = ["-created_at", "-pk"]
+        # The navbar badge counts a user's unread rows on every page: (recipient, read_at IS NULL).
+        indexes = [models.Index(fields=["recipient", "read_at"], name="notify_notif_unread_idx")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["recipient", "key"],
+                condition=Q(key__isnull=False),
+                name="notify_notification_unique_key",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def kind_label(self) -> str:
+        return str(self.KIND_LABELS.get(self.kind, self.kind))
+
+    @property
+    def is_read(self) -> bool:
+        return self.read_at is not None

@@ -5,6 +5,9 @@ from careloop.notify import views
 app_name = "notify"
 
 urlpatterns = [
+    path("inbox/", views.inbox, name="inbox"),
+    path("inbox/read-all/", views.inbox_read_all, name="inbox_read_all"),
+    path("inbox/<int:pk>/open/", views.notification_open, name="notification_open"),
     path("outbox/", views.outbox_list, name="outbox_list"),
     path("outbox/<int:pk>/retry/", views.outbox_retry, name="outbox_retry"),
     path("outbox/<int:pk>/cancel/", views.outbox_cancel, name="outbox_cancel"),

@@ -1,34 +1,45 @@
 """Outbox, templates and replies (S4); letters and home visits (F5 channels); the gateway's
-callbacks. Every patient lookup goes through ``visible_to`` (O3); state changes are calls into
-``services``."""
+callbacks; the staff inbox (issue 6). Every patient lookup goes through ``visible_to`` (O3);
+state changes are calls into ``services`` and ``inbox``."""
 
 from __future__ import annotations
 
 import hmac
 import json
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
 from django.db import transaction
+from django.db.models import BooleanField, ExpressionWrapper, Q
 from django.http import HttpResponse, HttpResponseForbidden, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 from django_tables2 import RequestConfig
 
 from careloop.accounts.roles import Role
 from careloop.core.permissions import require_perm
 from careloop.followup.choices import OPEN_STATUSES, Channel, TaskStatus
 from careloop.followup.models import FollowUpTask
+from careloop.notify import inbox as inbox_service
 from careloop.notify import letters, services
 from careloop.notify.filtersets import InboundFilterSet, OutboxFilterSet
 from careloop.notify.forms import LetterBatchForm, LetterTemplateForm, SmsTemplateForm
-from careloop.notify.models import InboundSms, LetterTemplate, OutboxMessage, SmsTemplate
+from careloop.notify.models import (
+    InboundSms,
+    LetterTemplate,
+    Notification,
+    OutboxMessage,
+    SmsTemplate,
+)
 from careloop.notify.tables import InboundTable, OutboxTable
 
 # --- Outbox and replies ---------------------------------------------------------------------
@@ -361,3 +372,61 @@ def sms_inbound(request):
     return JsonResponse(
         {"ok": True, "opt_out": inbound.opt_out, "matched_patients": inbound.matched_patients}
     )
+
+
+# --- Inbox (issue 6) ------------------------------------------------------------------------
+# Every lookup is ``recipient=request.user``: the inbox is each user's own; no permission is
+# needed and nobody sees, opens or marks another user's notifications.
+
+INBOX_PAGE_SIZE = 50
+
+
+@login_required
+def inbox(request):
+    show = "unread" if request.GET.get("show") == "unread" else "all"
+    q = (request.GET.get("q") or "").strip()[:100]
+    qs = Notification.objects.filter(recipient=request.user)
+    if show == "unread":
+        qs = qs.filter(read_at__isnull=True)
+    if q:
+        qs = qs.filter(Q(title__icontains=q) | Q(body__icontains=q))
+    unread_first = ExpressionWrapper(Q(read_at__isnull=True), output_field=BooleanField())
+    qs = qs.order_by(unread_first.desc(), "-created_at", "-pk")
+    page = Paginator(qs, INBOX_PAGE_SIZE).get_page(request.GET.get("page"))
+    context = {
+        "page_obj": page,
+        "show": show,
+        "q": q,
+        "query": urlencode({k: v for k, v in (("show", show), ("q", q)) if v and v != "all"}),
+    }
+    if request.htmx:
+        return render(request, "notify/partials/inbox_list.html", context)
+    return render(request, "notify/inbox.html", context)
+
+
+def _inbox_target(request, notification) -> str:
+    url = notification.url or ""
+    # Only an internal path: a notification must never send its reader to another site.
+    if (
+        url.startswith("/")
+        and not url.startswith("//")
+        and url_has_allowed_host_and_scheme(url, {request.get_host()}, request.is_secure())
+    ):
+        return url
+    return reverse("notify:inbox")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def notification_open(request, pk):
+    notification = get_object_or_404(Notification, pk=pk, recipient=request.user)
+    inbox_service.mark_read(request.user, [notification.pk])
+    return redirect(_inbox_target(request, notification))
+
+
+@login_required
+@require_POST
+def inbox_read_all(request):
+    count = inbox_service.mark_read(request.user)
+    messages.success(request, _("已将 %(n)s 条通知标为已读。") % {"n": count})
+    return redirect("notify:inbox")

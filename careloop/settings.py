@@ -234,7 +234,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     # Models share field names ("status"); name each enum after its model, not the field.
-    "ENUM_NAME_OVERRIDES": {"VisitStatusEnum": "careloop.patients.choices.VisitStatus"},
+    "ENUM_NAME_OVERRIDES": {
+        "VisitStatusEnum": "careloop.patients.choices.VisitStatus",
+        "CaseKindEnum": "careloop.cases.choices.CaseKind",
+        "CaseSourceEnum": "careloop.cases.choices.CaseSource",
+        "RecordSourceEnum": "careloop.patients.choices.Source",
+    },
 }
 
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
@@ -266,6 +271,7 @@ CARELOOP_SATISFACTION_MODE = env_str("CARELOOP_SATISFACTION_MODE", "top2")
 # Q4: how long a patient's survey link stays valid, and the address the SMS puts before it
 # ("" keeps the link relative, e.g. for testing on the intranet).
 CARELOOP_SURVEY_LINK_DAYS = env_int("CARELOOP_SURVEY_LINK_DAYS", 7)
+CARELOOP_ATTACHMENT_MAX_MB = env_int("CARELOOP_ATTACHMENT_MAX_MB", 10)
 CARELOOP_PUBLIC_BASE_URL = env_str("CARELOOP_PUBLIC_BASE_URL", "").rstrip("/")
 
 LOGGING = {

@@ -16,6 +16,7 @@ urlpatterns = [
     path("patients/", include("careloop.patients.urls")),
     path("followup/", include("careloop.followup.urls")),
     path("notify/", include("careloop.notify.urls")),
+    path("cases/", include("careloop.cases.urls")),
     path("workspace/", include("careloop.workspace.urls")),
     path("calendar/", include("careloop.calendars.urls")),
     # Staff pages under surveys/ and the patients' survey links under s/ (Q4).

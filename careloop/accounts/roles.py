@@ -128,17 +128,65 @@ CALENDAR_WRITE = [
 # F12: leave keeps tasks away from absent staff.
 LEAVE = ["org.view_leave", "org.add_leave", "org.change_leave", "org.delete_leave"]
 
+# C2–C4: cases. The service centre registers and coordinates (seed 001 一/三); departments
+# and medical affairs investigate and handle; closing is the supervisor's or medical affairs'.
+CASE_READ = [
+    "cases.view_case",
+    "cases.view_caseevent",
+    "cases.view_caseattachment",
+    "cases.view_caserefollow",
+    "cases.view_casecategory",
+]
+CASE_INTAKE = [
+    *CASE_READ,
+    "cases.add_case",
+    "cases.add_caseattachment",
+    "cases.change_caserefollow",
+]
+CASE_HANDLE = ["cases.change_case", "cases.handle_case"]
+CASE_CLOSE = ["cases.close_case"]
+CASE_SETUP = [
+    "cases.view_deadlinerule",
+    "cases.add_deadlinerule",
+    "cases.change_deadlinerule",
+    "cases.add_casecategory",
+    "cases.change_casecategory",
+]
+# C1: disposal forms — the department signs, then medical affairs.
+DISPOSAL_READ = ["cases.view_disposalform"]
+SIGN_DEPARTMENT = ["cases.sign_department", "cases.change_disposalform"]
+SIGN_MEDICAL = ["cases.sign_medical", "cases.change_disposalform"]
+# F11: the doctor (or department head) acknowledges an escalation.
+ACKNOWLEDGE = ["cases.acknowledge_escalation", "cases.change_escalation"]
+
 ROLE_PERMISSIONS: dict[str, list[str]] = {
-    Role.AGENT: ORG_READ + ROSTER_READ + PATIENT_READ + REVEAL + FOLLOWUP_READ,
-    Role.NURSE: ORG_READ + ROSTER_READ + PATIENT_READ + REVEAL + FOLLOWUP_READ,
-    Role.DOCTOR: ORG_READ + ROSTER_READ + PATIENT_READ + REVEAL + FOLLOWUP_READ,
+    Role.AGENT: ORG_READ
+    + ROSTER_READ
+    + PATIENT_READ
+    + REVEAL
+    + FOLLOWUP_READ
+    + CASE_INTAKE
+    + DISPOSAL_READ,
+    Role.NURSE: ORG_READ + ROSTER_READ + PATIENT_READ + REVEAL + FOLLOWUP_READ + CASE_INTAKE,
+    Role.DOCTOR: ORG_READ
+    + ROSTER_READ
+    + PATIENT_READ
+    + REVEAL
+    + FOLLOWUP_READ
+    + CASE_INTAKE
+    + ACKNOWLEDGE,
     Role.DEPT_HEAD: ORG_READ
     + ROSTER_READ
     + PATIENT_READ
     + REVEAL
     + FOLLOWUP_READ
     + REASSIGN
-    + TASK_EXPORT,
+    + TASK_EXPORT
+    + CASE_INTAKE
+    + CASE_HANDLE
+    + DISPOSAL_READ
+    + SIGN_DEPARTMENT
+    + ACKNOWLEDGE,
     Role.HEAD_NURSE: ORG_READ
     + ROSTER_READ
     + ROSTER_WRITE
@@ -147,7 +195,12 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     + FOLLOWUP_READ
     + REASSIGN
     + TASK_EXPORT
-    + LEAVE,
+    + LEAVE
+    + CASE_INTAKE
+    + CASE_HANDLE
+    + DISPOSAL_READ
+    + SIGN_DEPARTMENT
+    + ACKNOWLEDGE,
     Role.SUPERVISOR: ORG_READ
     + ROSTER_READ
     + ROSTER_WRITE
@@ -165,7 +218,12 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     + LEAVE
     + SURVEY_WRITE
     + SCRIPT_WRITE
-    + NOTIFY,
+    + NOTIFY
+    + CASE_INTAKE
+    + CASE_HANDLE
+    + CASE_CLOSE
+    + CASE_SETUP
+    + DISPOSAL_READ,
     Role.MEDICAL_AFFAIRS: ORG_READ
     + ROSTER_READ
     + PATIENT_READ
@@ -175,7 +233,13 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     + LIFT_EXCLUSION
     + TASK_EXPORT
     + CALENDAR_READ
-    + SURVEY_WRITE,
+    + SURVEY_WRITE
+    + CASE_INTAKE
+    + CASE_HANDLE
+    + CASE_CLOSE
+    + CASE_SETUP
+    + DISPOSAL_READ
+    + SIGN_MEDICAL,
     Role.NURSING_DEPT: ORG_READ
     + ROSTER_READ
     + PATIENT_READ
@@ -183,8 +247,10 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     + POLICY_WRITE
     + TASK_EXPORT
     + CALENDAR_READ
-    + SURVEY_WRITE,
-    Role.CONSULTANT: ORG_READ + PATIENT_READ,
+    + SURVEY_WRITE
+    + CASE_READ
+    + DISPOSAL_READ,
+    Role.CONSULTANT: ORG_READ + PATIENT_READ + CASE_INTAKE,
     Role.DISPATCHER: ORG_READ + ROSTER_READ + ROSTER_WRITE,
     Role.PORTER: ORG_READ + ROSTER_READ,
     Role.LEADERSHIP: ORG_READ,
@@ -211,6 +277,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     Role.AUDITOR: ["audit.view_auditevent", "audit.export_auditevent"],
     Role.HIS_CLIENT: ORG_READ
     + PATIENT_READ
+    # C2: an online channel's integration posts cases (and cannot read others').
+    + ["cases.add_case", "cases.view_casecategory"]
     + [
         "patients.add_patient",
         "patients.change_patient",

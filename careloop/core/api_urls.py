@@ -11,6 +11,7 @@ urlpatterns = [
     path("", include("careloop.patients.api.urls")),
     path("org/", include("careloop.org.api.urls")),
     path("intake/", include("careloop.intake.api.urls")),
+    path("", include("careloop.cases.api.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", login_required(docs), name="api-docs"),
 ]

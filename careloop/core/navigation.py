@@ -35,6 +35,9 @@ MENU: list[MenuItem] = [
     ),
     MenuItem("patients", _("患者档案"), "patients:patient_list", _perm("patients.view_patient")),
     MenuItem("tasks", _("回访任务"), "followup:task_list", _perm("followup.view_followuptask")),
+    MenuItem("cases", _("投诉与意见"), "cases:case_list", _perm("cases.view_case")),
+    MenuItem("disposal", _("处置反馈表"), "cases:disposal_list", _perm("cases.view_disposalform")),
+    MenuItem("escalations", _("临床转介"), "cases:escalation_list", _perm("cases.view_escalation")),
     MenuItem("workload", _("回访员工作量"), "workspace:workload", _perm("followup.reassign_task")),
     MenuItem("policies", _("回访制度"), "followup:policy_list", _perm("followup.view_policy")),
     MenuItem(

@@ -292,6 +292,10 @@ def submit_invitation(invitation: SurveyInvitation, form) -> Response:
             channel=ResponseChannel.SMS_LINK,
         )
         SurveyInvitation.objects.filter(pk=invitation.pk).update(response=response)
+        # C1: a 差 on the patient's own answers opens the disposal form too.
+        from careloop.cases.services import open_disposal_form
+
+        open_disposal_form(invitation.task, response=response)
     invitation.used_at = now
     invitation.response = response
     return response

@@ -13,6 +13,7 @@ urlpatterns = [
     path("tasks/<int:pk>/complete/", views.complete, name="complete"),
     path("tasks/<int:pk>/reveal/", views.reveal, name="reveal"),
     path("tasks/<int:pk>/escalate/", views.escalate, name="escalate"),
+    path("tasks/<int:pk>/case/", views.case_add, name="case_add"),
     path("tasks/<int:pk>/sms/preview/", views.sms_preview, name="sms_preview"),
     path("tasks/<int:pk>/sms/send/", views.sms_send, name="sms_send"),
     path("scripts/", views.script_list, name="script_list"),

@@ -22,6 +22,7 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from careloop.audit.choices import Action
 from careloop.audit.services import record_event
+from careloop.cases.services import open_disposal_form
 from careloop.core.permissions import require_perm
 from careloop.followup import calls
 from careloop.followup.choices import AttemptOutcome, Channel, TaskStatus
@@ -316,6 +317,7 @@ def complete(request, pk):
     if not (form.is_valid() & (survey is None or survey.is_valid())):
         return _call_page(request, task, record_form=form, survey_form=survey, status=400)
     record, key = form.record(), form.key
+    response = None
     try:
         with transaction.atomic():
             # One writer per task: a second submit waits here, then finds the record.
@@ -327,7 +329,9 @@ def complete(request, pk):
                     response = survey.save(task=locked, by=user, channel="phone", request_key=key)
                     # The questionnaire's 总评价 is the record's overall unless the agent set one.
                     record["overall"] = record["overall"] or ratings_of(response).get("overall", "")
-                calls.complete_followup(locked, by=user, record=record, request_key=key)
+                saved = calls.complete_followup(locked, by=user, record=record, request_key=key)
+                # C1: any 差 opens the department's disposal form, in the same transaction.
+                open_disposal_form(locked, by=user, record=saved, response=response)
     except ServiceError as exc:
         form.add_error(None, str(exc))
         return _call_page(request, task, record_form=form, survey_form=survey, status=400)
@@ -389,6 +393,58 @@ def escalate(request, pk):
             return redirect("workspace:call", pk=pk)
         return _call_page(request, task, escalation_form=form, status=400)
     return render(request, "workspace/partials/escalation.html", context)
+
+
+@login_required
+def case_add(request, pk):
+    """C2 during the call: a complaint, opinion, suggestion or praise the patient voices is
+    registered without leaving the call (source 回访; patient, visit and department from the
+    task). GET gives the empty panel form; a bad input comes back as the form with its errors
+    and HTTP 400; a double submit (same request_key) registers once."""
+    require_perm(request, TASK_PERM)
+    require_perm(request, "cases.add_case")
+    from careloop.cases.forms.cases import CallCaseForm
+    from careloop.cases.services import CaseError, register_case
+
+    task = _held(request, pk)
+    if task is None:
+        return _not_held(request, pk)
+    if request.method != "POST":
+        return render(
+            request,
+            "workspace/partials/case_form.html",
+            {"task": task, "case_form": CallCaseForm()},
+        )
+    form = CallCaseForm(request.POST)
+    context, status = {"task": task, "case_form": form}, 400
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            case = register_case(
+                by=request.user, kind=data["kind"], source="followup", category=data["category"],
+                severity=data["severity"], summary=data["summary"],
+                description=data["description"], task=task, visit=task.visit,
+                patient=task.patient, departments=[task.department], request_key=form.key,
+            )  # fmt: skip
+        except CaseError as exc:
+            form.add_error(None, str(exc))
+        else:
+            done = _("已登记%(kind)s，编号 %(number)s。") % {
+                "kind": case.get_kind_display(), "number": case.number,
+            }  # fmt: skip
+            context.update(case_form=CallCaseForm(), case=case, done=done)
+            status = 200
+    if not request.htmx:
+        if status == 200:
+            messages.success(request, context["done"])
+            return redirect("workspace:call", pk=pk)
+        for error in [
+            *form.non_field_errors(),
+            *(f"{f.label}：{e}" for f in form for e in f.errors),
+        ]:
+            messages.error(request, error)
+        return _call_page(request, task, status=400)
+    return render(request, "workspace/partials/case_form.html", context, status=status)
 
 
 def _sms(request, pk):

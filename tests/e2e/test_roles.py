@@ -29,6 +29,9 @@ PAGES = {
     "calendar": "/calendar/",
     "imports": "/intake/imports/",
     "hl7": "/intake/hl7/",
+    "cases": "/cases/",
+    "disposal": "/cases/disposal/",
+    "escalations": "/cases/escalations/",
 }
 
 # Written out from careloop/core/navigation.py (MENU) and careloop/accounts/roles.py
@@ -43,11 +46,16 @@ PAGES = {
 # workload ← followup.reassign_task, surveys ← surveys.change_questionnaire (SURVEY_WRITE),
 # scripts ← followup.change_callscript, sms ← notify.view_outboxmessage, letters ←
 # notify.print_letter (NOTIFY).
-STAFF_MENU = {"home", "workspace", "patients", "tasks", "policies", "departments", "roster"}
-SUPERVISION = {"workload"}
+# cases ← cases.view_case (CASE_READ), disposal ← cases.view_disposalform (DISPOSAL_READ),
+# escalations ← cases.view_escalation (CALL_WORK).
+STAFF_MENU = {"home", "workspace", "patients", "tasks", "policies", "departments", "roster"} | {
+    "cases",
+    "escalations",
+}
+SUPERVISION = {"workload", "disposal"}
 EXPECTED = [
     # (demo account, role slug, visible menu keys)
-    ("agent1", "followup_agent", STAFF_MENU),
+    ("agent1", "followup_agent", STAFF_MENU | {"disposal"}),
     ("nurse.xnk", "nurse", STAFF_MENU | {"homevisits"}),
     ("doctor.xnk", "doctor", STAFF_MENU),
     ("head.xnk", "dept_head", STAFF_MENU | SUPERVISION),
@@ -59,9 +67,9 @@ EXPECTED = [
         | SUPERVISION
         | {"calendar", "imports", "hl7", "surveys", "scripts", "sms", "letters"},
     ),
-    ("medaffairs", "medical_affairs", STAFF_MENU | {"calendar", "surveys"}),
-    ("nursingdept", "nursing_dept", STAFF_MENU | {"calendar", "surveys"}),
-    ("consultant1", "consultant", {"home", "patients", "departments"}),
+    ("medaffairs", "medical_affairs", STAFF_MENU | {"calendar", "surveys", "disposal"}),
+    ("nursingdept", "nursing_dept", STAFF_MENU | {"calendar", "surveys", "disposal"}),
+    ("consultant1", "consultant", {"home", "patients", "departments", "cases"}),
     ("dispatcher.nkz", "dispatcher", {"home", "departments", "roster"}),
     ("porter1.nkz", "porter", {"home", "departments", "roster"}),
     ("leader", "leadership", {"home", "departments"}),

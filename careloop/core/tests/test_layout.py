@@ -26,13 +26,17 @@ def test_chinese_by_default_even_with_an_english_browser():
         (
             "cardio_nurse",
             {"home", "workspace", "homevisits", "patients", "tasks", "policies"}
-            | {"departments", "roster"},
+            | {"departments", "roster", "cases", "escalations"},
         ),
-        ("agent", {"home", "workspace", "patients", "tasks", "policies", "departments", "roster"}),
+        (
+            "agent",
+            {"home", "workspace", "patients", "tasks", "policies", "departments", "roster"}
+            | {"cases", "disposal", "escalations"},
+        ),
         (
             "medical_affairs",
             {"home", "workspace", "patients", "tasks", "policies", "surveys"}
-            | {"departments", "roster", "calendar"},
+            | {"departments", "roster", "calendar", "cases", "disposal", "escalations"},
         ),
         ("leader", {"home", "departments"}),
         ("auditor", {"home", "audit"}),

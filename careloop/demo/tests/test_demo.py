@@ -76,3 +76,18 @@ def test_demo_builds_everything_once(out):
     oldest = Visit.objects.order_by(F("admitted_at").asc(nulls_last=True)).first().admitted_at
     assert dt.timedelta(days=100) < dt.datetime.now(dt.UTC) - oldest <= dt.timedelta(days=121)
     assert "以上密码只显示这一次" in out.getvalue()
+
+
+def test_demo_has_the_loop_at_every_step_once_C1_C2_F11():
+    from careloop.cases.models import Case, CaseRefollow, DisposalForm, Escalation
+
+    call_command("demo", "--password", "Demo-Pass-2026!", stdout=io.StringIO())
+    call_command("demo", stdout=io.StringIO())
+    assert Case.objects.count() == 6
+    assert set(Case.objects.values_list("status", flat=True)) == {
+        "registered", "accepted", "investigating", "closed",
+    }  # fmt: skip
+    assert Case.objects.filter(kind="praise", points_ready=True).count() == 1
+    assert CaseRefollow.objects.count() == 1  # the closed complaint; praise is not re-followed
+    assert DisposalForm.objects.filter(status="department").count() == 2
+    assert Escalation.objects.count() == 1

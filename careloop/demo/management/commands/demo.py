@@ -4,6 +4,7 @@ from django.core.management.base import BaseCommand
 
 from careloop.audit.context import Actor, acting_as
 from careloop.demo.builder import build_demo
+from careloop.demo.loop import build_loop
 from careloop.demo.patients import build_patients, plan_demo
 
 
@@ -22,6 +23,7 @@ class Command(BaseCommand):
             result = build_demo(seed=seed, password=password, reset_passwords=reset_passwords)
             visits = build_patients(seed=seed)
             planned = plan_demo()
+            loop = build_loop()
         self.stdout.write(
             f"演示医院就绪：新建科室 {result.created_departments} 个，账户 {result.created_users} 个，"
             f"排班 {result.created_roster} 条，就诊 {visits['created']} 条"
@@ -30,6 +32,11 @@ class Command(BaseCommand):
             f"回访制度已启用：{'、'.join(planned['policies'])}；回访任务新建 {planned['created']} 条，"
             f"今日待回访 {planned['due']} 条"
         )
+        if loop["cases"]:
+            self.stdout.write(
+                f"投诉与处置示例：案件 {loop['cases']} 件，处置反馈表 {loop['disposal']} 份，"
+                f"临床转介 {loop['escalations']} 件"
+            )
         shown = [a for a in result.accounts if a.password]
         self.stdout.write("\n演示账户（用户名 · 姓名 · 角色 · 科室 · 密码）：")
         for a in result.accounts:

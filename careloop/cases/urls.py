@@ -1,0 +1,5 @@
+from careloop.cases.views import cases, disposal, escalations
+
+app_name = "cases"
+
+urlpatterns = [*cases.urlpatterns, *disposal.urlpatterns, *escalations.urlpatterns]

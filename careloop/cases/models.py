@@ -40,6 +40,19 @@ def _user(verbose, related="+", **extra):
     )  # fmt: skip
 
 
+class DeadlineClock(models.Model):
+    """C3: what the hourly sweep keeps beside each model's own ``due_at`` — when to remind,
+    whether it did, when the second escalation falls due and which level was told."""
+
+    second_due_at = models.DateTimeField(_("再次升级时间"), null=True, blank=True)
+    warn_at = models.DateTimeField(_("提醒时间"), null=True, blank=True)
+    reminded_at = models.DateTimeField(_("已提醒"), null=True, blank=True)
+    escalation_level = models.PositiveSmallIntegerField(_("升级级别"), default=0)
+
+    class Meta:
+        abstract = True
+
+
 class DeadlineRule(models.Model):
     """C3: "the patient gets an answer within 7 days", as data — per subject, kind and severity
     (blank = any), in calendar days, working days (F6 calendar) or hours."""
@@ -105,7 +118,7 @@ class CaseCategory(models.Model):
         return " › ".join(reversed(names))
 
 
-class Case(models.Model):
+class Case(DeadlineClock):
     """C2/C4: one complaint, opinion, suggestion or praise, from intake to closing."""
 
     number = models.CharField(_("编号"), max_length=20, unique=True, null=True, blank=True)
@@ -165,10 +178,6 @@ class Case(models.Model):
     closed_by = _user(_("关闭人"))
     # C3: the reply deadline and where its escalation stands.
     due_at = models.DateTimeField(_("答复期限"), null=True, blank=True, db_index=True)
-    second_due_at = models.DateTimeField(_("再次升级时间"), null=True, blank=True)
-    warn_at = models.DateTimeField(_("提醒时间"), null=True, blank=True)
-    reminded_at = models.DateTimeField(_("已提醒"), null=True, blank=True)
-    escalation_level = models.PositiveSmallIntegerField(_("升级级别"), default=0)
     # C4: praise counts for staff points once verified (a later issue reads these).
     points_ready = models.BooleanField(_("可计入员工积分"), default=False)
     request_key = models.CharField(
@@ -248,7 +257,7 @@ class CaseAttachment(models.Model):
         return self.original_name
 
 
-class CaseRefollow(models.Model):
+class CaseRefollow(DeadlineClock):
     """C3 loop closure: after a case closes, someone asks the patient whether the answer
     satisfied them."""
 
@@ -261,10 +270,6 @@ class CaseRefollow(models.Model):
     assignee = _user(_("回访人"), related="case_refollows")
     created_at = models.DateTimeField(_("生成时间"), default=timezone.now)
     due_at = models.DateTimeField(_("应回访时间"), null=True, blank=True)
-    second_due_at = models.DateTimeField(_("再次升级时间"), null=True, blank=True)
-    warn_at = models.DateTimeField(_("提醒时间"), null=True, blank=True)
-    reminded_at = models.DateTimeField(_("已提醒"), null=True, blank=True)
-    escalation_level = models.PositiveSmallIntegerField(_("升级级别"), default=0)
     outcome = models.CharField(
         _("患者是否满意"), max_length=12, choices=RefollowOutcome.choices, blank=True
     )
@@ -290,7 +295,7 @@ class CaseRefollow(models.Model):
         return f"{self.case} {self.get_status_display()}"
 
 
-class DisposalForm(models.Model):
+class DisposalForm(DeadlineClock):
     """C1: 病人回访处置反馈表 (seed 003) — created by any 差 in a follow-up; the department head
     or head nurse writes measures, plan and opinion and signs, then medical affairs; closed only
     when both have signed. One per follow-up task."""
@@ -326,10 +331,6 @@ class DisposalForm(models.Model):
     created_at = models.DateTimeField(_("生成时间"), default=timezone.now)
     # The current step's deadline (C1 "each step has a deadline and reminders").
     due_at = models.DateTimeField(_("本步骤期限"), null=True, blank=True, db_index=True)
-    second_due_at = models.DateTimeField(_("再次升级时间"), null=True, blank=True)
-    warn_at = models.DateTimeField(_("提醒时间"), null=True, blank=True)
-    reminded_at = models.DateTimeField(_("已提醒"), null=True, blank=True)
-    escalation_level = models.PositiveSmallIntegerField(_("升级级别"), default=0)
 
     scope_field = "department"
     objects = ScopedQuerySet.as_manager()
@@ -348,7 +349,7 @@ class DisposalForm(models.Model):
         return f"{self.patient} {self.department} {self.created_at:%Y-%m-%d}"
 
 
-class Escalation(models.Model):
+class Escalation(DeadlineClock):
     """F11: what a patient reported that a doctor must handle, raised during a follow-up."""
 
     task = models.ForeignKey(
@@ -393,10 +394,6 @@ class Escalation(models.Model):
     acknowledged_by = _user(_("确认人"))
     action_taken = models.TextField(_("处理情况"), blank=True)
     closed_at = models.DateTimeField(_("处理完成时间"), null=True, blank=True)
-    second_due_at = models.DateTimeField(_("再次升级时间"), null=True, blank=True)
-    warn_at = models.DateTimeField(_("提醒时间"), null=True, blank=True)
-    reminded_at = models.DateTimeField(_("已提醒"), null=True, blank=True)
-    escalation_level = models.PositiveSmallIntegerField(_("升级级别"), default=0)
     request_key = models.CharField(
         max_length=64, unique=True, null=True, blank=True, editable=False
     )

@@ -317,7 +317,7 @@ def complete(request, pk):
     if not (form.is_valid() & (survey is None or survey.is_valid())):
         return _call_page(request, task, record_form=form, survey_form=survey, status=400)
     record, key = form.record(), form.key
-    response = None
+    response = disposal = None
     try:
         with transaction.atomic():
             # One writer per task: a second submit waits here, then finds the record.
@@ -331,11 +331,17 @@ def complete(request, pk):
                     record["overall"] = record["overall"] or ratings_of(response).get("overall", "")
                 saved = calls.complete_followup(locked, by=user, record=record, request_key=key)
                 # C1: any 差 opens the department's disposal form, in the same transaction.
-                open_disposal_form(locked, by=user, record=saved, response=response)
+                disposal = open_disposal_form(locked, by=user, record=saved, response=response)
     except ServiceError as exc:
         form.add_error(None, str(exc))
         return _call_page(request, task, record_form=form, survey_form=survey, status=400)
     messages.success(request, _("已保存 %(name)s 的回访记录。") % {"name": task.patient.name})
+    if disposal is not None:
+        messages.warning(
+            request,
+            _("评价为“差”：已为%(department)s生成处置反馈表，科主任和护士长已收到通知。")
+            % {"department": disposal.department.name},
+        )
     return _open_next(request, pk)
 
 

@@ -8,6 +8,7 @@ import datetime as dt
 
 import pytest
 import time_machine
+from django.contrib.messages import get_messages
 
 from careloop.cases.choices import DisposalStatus
 from careloop.cases.models import DisposalForm
@@ -68,6 +69,9 @@ def test_a_poor_from_the_workspace_creates_exactly_one_disposal_form_C1(people, 
     assert form.due_at == dt.datetime(2026, 4, 7, 10, 30, tzinfo=IN_HOURS.tzinfo)
     # The cardiology head is told once; nobody outside the department.
     assert disposal_told(form) == ["head.xnk"]
+    # The agent is told too, on the page the save leads to.
+    shown = [str(m) for m in get_messages(first.wsgi_request)]
+    assert "评价为“差”：已为心血管内科病区生成处置反馈表，科主任和护士长已收到通知。" in shown
 
 
 @time_machine.travel(IN_HOURS, tick=False)

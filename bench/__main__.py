@@ -10,6 +10,7 @@ BENCHMARKS = {
     "import": "bench.import_bench",
     "queue": "bench.queue_bench",
     "plan": "bench.plan_bench",
+    "sweep": "bench.sweep_bench",
 }
 
 

@@ -1,0 +1,405 @@
+"""Issue 6: the hourly deadline sweep (`services.sweep_deadlines(now)`) over 100,000 open items.
+
+`python -m bench sweep`. Environment: BENCH_SWEEP_ITEMS scales it (default 100000; 5000 is a
+smoke run of well under a minute); BENCH_SWEEP_ACTING the fraction of items with something to
+do at the measured moment (default 0.01); BENCH_SWEEP_UNREMINDED the fraction of the overdue
+idle items that reached their deadline without a reminder (default 0; a rule with warn_hours 0,
+or the job down through the warning window: the sweep's read keeps matching them, see the
+no-op sweep); BENCH_DBS=sqlite,postgresql picks databases;
+BENCH_PG_URL names the server (default postgres://postgres:careloop@127.0.0.1:5432/; scratch
+databases careloop_bench_sweep and its template careloop_bench_sweep_tpl, dropped at the end);
+BENCH_PROFILE=1 adds a cProfile listing of one more 1% sweep per database (BENCH_PROFILE_DIR=DIR
+keeps the .prof files).
+
+Data, per database (bench/sweep_worker.py `build`, seeded, bulk_create — not the services):
+role groups (`sync_role_groups`), 30 departments each with a department head, a head nurse and
+two doctors, one service supervisor, one medical-affairs user, 12 service-centre agents (the
+supervisor, medical affairs and the department heads asked for SMS alerts); 300 visits; then
+the open items — 70% cases (registered/accepted/investigating/handling, one or two departments
+each, 60% with a handler), 20% disposal forms (each on its own completed follow-up task, the
+OneToOne; 70% waiting for the department, 30% for medical affairs), 10% clinical escalations
+(70% with a doctor) — with deadlines from the preset rules laid out around the measured moment
+so that 1% of them newly need something: half a reminder (warn_at passed within the hour), 30%
+their first escalation (due_at passed within the hour), 20% their second (second_due_at passed
+within the hour); of the rest, 45% are still before their warning, 15% inside it and reminded,
+20% overdue at level 1 (a tenth of them without a second level) and 20% at level 2. The inbox
+rows and the cases' "created" events earlier sweeps and registrations left are there too.
+The data is built once into a template (a SQLite file, or a PostgreSQL database used as
+CREATE DATABASE … TEMPLATE; VACUUM ANALYZEd / ANALYZEd) and every run starts from a fresh copy.
+
+Measured, three times, each in a fresh process on a fresh copy (best of 3 reported):
+1. baseline: the sweep's own read of the items that have something to do —
+   `list(Model.objects.filter(<the Q of services.sweep._open_items>).values_list("pk"))` for
+   Case, DisposalForm, Escalation (and CaseRefollow, empty) — the unavoidable scan (itself best
+   of 3 within the run); checked to return the same rows as `_open_items`;
+2. the sweep at that moment: time, reminders, escalations, Notification / CaseEvent / outbox
+   rows written, SQL statements by kind; checked against the counts the data was built with;
+3. the sweep again at the same moment: must remind and escalate nothing and write no row.
+Goals (issue 6): the 1% sweep within 60 s at 100,000 items (an hourly job, with headroom); the
+no-op sweep within 5× the baseline read.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+import os
+import pstats
+import shutil
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+N = int(os.environ.get("BENCH_SWEEP_ITEMS", "100000"))
+ACTING = float(os.environ.get("BENCH_SWEEP_ACTING", "0.01"))
+UNREMINDED = float(os.environ.get("BENCH_SWEEP_UNREMINDED", "0"))
+DBS = [d.strip() for d in os.environ.get("BENCH_DBS", "sqlite,postgresql").split(",") if d]
+PG_SERVER = os.environ.get("BENCH_PG_URL", "postgres://postgres:careloop@127.0.0.1:5432/")
+PG_DB = "careloop_bench_sweep"
+PG_TEMPLATE = "careloop_bench_sweep_tpl"
+PROFILE = os.environ.get("BENCH_PROFILE", "") not in ("", "0")
+RUNS = 3
+# The measured moment: a Wednesday 10:00 in the hospital's time zone.
+NOW = dt.datetime(2026, 7, 1, 10, 0, tzinfo=dt.timezone(dt.timedelta(hours=8)))
+
+GOAL_SWEEP_S = 60.0  # the 1% sweep at 100,000 items
+GOAL_SWEEP_AT = 100_000
+GOAL_NOOP = 5.0  # the no-op sweep within 5× the baseline read
+
+
+def _say(text: str) -> None:
+    print(text, flush=True)
+
+
+class Scratch:
+    """A template database (built once) and fresh copies of it, with the environment the
+    subprocesses run with."""
+
+    def __init__(self, vendor: str, tmp: Path):
+        self.vendor, self.tmp = vendor, tmp
+        self.env = {
+            **os.environ,
+            "CARELOOP_VAR_DIR": str(tmp / "var"),  # dev keys shared by every subprocess
+            "CARELOOP_QUIET_DEV_KEYS": "1",
+            "CARELOOP_SCHEDULER": "0",
+            "DJANGO_SETTINGS_MODULE": "careloop.settings",
+            "PYTHONPATH": str(ROOT),
+        }
+        self.counter = 0
+        self.template = tmp / "template.sqlite3"
+        self.current: Path | None = None
+        if vendor == "postgresql":
+            self.admin_url = urlunsplit(urlsplit(PG_SERVER)._replace(path="/postgres"))
+
+    def _url(self, name: str) -> str:
+        return urlunsplit(urlsplit(PG_SERVER)._replace(path=f"/{name}"))
+
+    def _admin(self, *statements: str) -> None:
+        import psycopg
+
+        with psycopg.connect(self.admin_url, autocommit=True, connect_timeout=5) as conn:
+            for sql in statements:
+                conn.execute(sql)
+
+    def worker(self, action: str, **args) -> dict:
+        cmd = [sys.executable, "-m", "bench.sweep_worker", action, json.dumps(args)]
+        done = subprocess.run(cmd, env=self.env, cwd=ROOT, capture_output=True, text=True)
+        if done.returncode:
+            sys.stdout.write(done.stdout)
+            sys.stdout.write(done.stderr)
+            raise RuntimeError(f"{self.vendor}: worker {action} failed ({done.returncode})")
+        if other := [line for line in done.stderr.splitlines() if line.strip()]:
+            sys.stdout.write("\n" + "\n".join(f"    stderr: {line}" for line in other) + "\n")
+        return json.loads(done.stdout.strip().splitlines()[-1])
+
+    def build(self) -> dict:
+        if self.vendor == "postgresql":
+            self._admin(
+                f"DROP DATABASE IF EXISTS {PG_DB} WITH (FORCE)",
+                f"DROP DATABASE IF EXISTS {PG_TEMPLATE} WITH (FORCE)",
+                f"CREATE DATABASE {PG_TEMPLATE}",
+            )
+            self.env["DATABASE_URL"] = self._url(PG_TEMPLATE)
+        else:
+            self.env["DATABASE_URL"] = f"sqlite:///{self.template}"
+        subprocess.run(
+            [sys.executable, "-m", "careloop", "migrate", "-v0"], env=self.env, cwd=ROOT, check=True
+        )
+        built = self.worker(
+            "build", items=N, acting=ACTING, unreminded=UNREMINDED, now=NOW.isoformat()
+        )
+        if self.vendor == "sqlite":
+            with sqlite3.connect(self.template) as conn:  # everything into the main file
+                conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            conn.close()
+            built["file_mb"] = self.template.stat().st_size / 1e6
+        return built
+
+    def fresh(self) -> None:
+        """A copy of the template: CREATE DATABASE … TEMPLATE, or a file copy."""
+        if self.vendor == "postgresql":
+            self._admin(
+                f"DROP DATABASE IF EXISTS {PG_DB} WITH (FORCE)",
+                f"CREATE DATABASE {PG_DB} TEMPLATE {PG_TEMPLATE}",
+            )
+            self.env["DATABASE_URL"] = self._url(PG_DB)
+            return
+        self._remove_copy()
+        self.counter += 1
+        self.current = self.tmp / f"run-{self.counter}.sqlite3"
+        shutil.copyfile(self.template, self.current)
+        self.env["DATABASE_URL"] = f"sqlite:///{self.current}"
+
+    def _remove_copy(self) -> None:
+        if self.current is not None:
+            for suffix in ("", "-wal", "-shm"):
+                Path(str(self.current) + suffix).unlink(missing_ok=True)
+            self.current = None
+
+    def drop(self) -> None:
+        if self.vendor == "postgresql":
+            self._admin(
+                f"DROP DATABASE IF EXISTS {PG_DB} WITH (FORCE)",
+                f"DROP DATABASE IF EXISTS {PG_TEMPLATE} WITH (FORCE)",
+            )
+        else:
+            self._remove_copy()
+
+
+def _pg_reachable() -> str | None:
+    try:
+        import psycopg
+
+        url = urlunsplit(urlsplit(PG_SERVER)._replace(path="/postgres"))
+        with psycopg.connect(url, connect_timeout=5):
+            return None
+    except Exception as exc:  # any failure means "skip PostgreSQL"
+        return str(exc).strip().splitlines()[0]
+
+
+def _timed_step(label: str, fn):
+    print(f"  {label} …", end="", flush=True)
+    start = time.perf_counter()
+    result = fn()
+    print(f" {time.perf_counter() - start:.1f} s", flush=True)
+    return result
+
+
+def _profile_report(path: Path) -> str:
+    """Top 10 careloop functions by cumulative time, then the top 10 overall by cumulative and by
+    own time; paths shortened."""
+    out = io.StringIO()
+    stats = pstats.Stats(str(path), stream=out)
+    out.write("— careloop code, by cumulative time —\n")
+    stats.sort_stats("cumulative").print_stats(r"careloop/", 10)
+    out.write("— everything, by cumulative time —\n")
+    stats.sort_stats("cumulative").print_stats(10)
+    out.write("— everything, by own time —\n")
+    stats.sort_stats("tottime").print_stats(10)
+    text = out.getvalue()
+    for prefix in sorted({str(ROOT), *map(str, sys.path)}, key=len, reverse=True):
+        if len(prefix) > 1:
+            text = text.replace(prefix + "/", "")
+    skip = ("Ordered by", "List reduced", "Random listing", str(path), "function calls")
+    return "\n".join(
+        line for line in text.splitlines() if line.strip() and not any(s in line for s in skip)
+    )
+
+
+def _sql_lines(sql: dict, acted: int, wall: float) -> list[str]:
+    lines = [
+        f"      {sql['statements']:,} statements, {sql['seconds']:.2f} s of {wall:.2f} s in the "
+        f"database driver ({sql['statements'] / max(acted, 1):.1f} statements per item acted on)"
+    ]
+    for kind, count, seconds in sql["by_kind"][:10]:
+        lines.append(f"      {count:>8,} × {kind:<42} {seconds:>7.3f} s "
+                     f"({count / max(acted, 1):.2f} per item)")  # fmt: skip
+    return lines
+
+
+def bench_database(vendor: str, tmp: Path, problems: list[str]) -> dict:
+    (tmp / vendor).mkdir()
+    scratch = Scratch(vendor, tmp / vendor)
+    res: dict = {"runs": []}
+    try:
+        res["build"] = b = _timed_step(
+            f"migrate + build {N:,} open items (bulk_create)", scratch.build
+        )
+        e = b["expected"]
+        _say(f"    {b['cases']:,} cases, {b['forms']:,} disposal forms (and their tasks), "
+             f"{b['escalations']:,} escalations; {b['users']} staff, {b['departments']} "
+             f"departments, {b['visits']} visits; {b['inbox']:,} earlier inbox rows"
+             + (f"; file {b['file_mb']:.0f} MB" if "file_mb" in b else ""))  # fmt: skip
+        _say(f"    at {NOW:%Y-%m-%d %H:%M%z}: {e['remind']:,} to remind, {e['esc1']:,} to escalate "
+             f"to level 1, {e['esc2']:,} to level 2; idle: {e['far']:,} before their warning, "
+             f"{e['reminded']:,} reminded, {e['level1']:,} at level 1, {e['level2']:,} at level 2"
+             + (f" ({e['unreminded']:,} of those overdue never reminded)" if e["unreminded"] else ""))  # fmt: skip
+        for run in range(RUNS):
+            scratch.fresh()
+            out = _timed_step(
+                f"run {run + 1}/{RUNS} (fresh copy, fresh process): baseline read, sweep, "
+                "sweep again",
+                lambda run=run: scratch.worker(
+                    "measure", now=NOW.isoformat(), expected=e, repeat=3, explain=run == 0
+                ),
+            )
+            sw, nop = out["sweep"], out["noop"]
+            _say(f"    baseline {out['baseline'] * 1000:.1f} ms ({sum(out['read'].values()):,} rows); "
+                 f"sweep {sw['seconds']:.2f} s {sw['result']}, wrote {out['written']}; "
+                 f"again {nop['seconds'] * 1000:.1f} ms {nop['result']} "
+                 f"({nop['sql']['statements']} statements)")  # fmt: skip
+            for text in out["problems"]:
+                _say(f"  !! {vendor} run {run + 1}: {text}")
+                problems.append(f"{vendor} run {run + 1}: {text}")
+            if out["plans"]:
+                res["plans"] = out["plans"]
+            res["runs"].append(out)
+        if PROFILE:
+            scratch.fresh()
+            prof = tmp / f"{vendor}-sweep.prof"
+            _timed_step(
+                "one more run, the 1% sweep under cProfile",
+                lambda: scratch.worker("measure", now=NOW.isoformat(), expected=e, repeat=1,
+                                       profile=str(prof)),
+            )  # fmt: skip
+            res["profile"] = _profile_report(prof)
+            if keep := os.environ.get("BENCH_PROFILE_DIR"):
+                Path(keep).mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(prof, Path(keep) / prof.name)
+    finally:
+        scratch.drop()
+    return res
+
+
+CODE_UNDER_TEST = [
+    "careloop/cases/services/sweep.py",
+    "careloop/cases/services/common.py",
+    "careloop/cases/services/cases.py",
+    "careloop/cases/services/disposal.py",
+    "careloop/cases/services/escalations.py",
+    "careloop/cases/deadlines.py",
+    "careloop/cases/models.py",
+    "careloop/notify/inbox.py",
+    "careloop/notify/services.py",
+]
+
+
+def _fingerprint() -> str:
+    """Which version of the code was measured (the work tree may have uncommitted changes)."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for name in CODE_UNDER_TEST:
+        path = ROOT / name
+        digest.update(path.read_bytes() if path.exists() else b"-")
+    head = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
+    ).stdout.strip()
+    dirty = subprocess.run(
+        ["git", "status", "--porcelain", "--", *CODE_UNDER_TEST],
+        cwd=ROOT, capture_output=True, text=True,
+    ).stdout.strip()  # fmt: skip
+    return f"HEAD {head or '?'}{' + uncommitted changes' if dirty else ''}, code sha256 {digest.hexdigest()[:12]}"
+
+
+def _table(results: dict) -> list[tuple[str, bool, str]]:
+    title = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}
+    _say("")
+    _say(f"Deadline sweep at {NOW:%Y-%m-%d %H:%M%z}, {N:,} open items, {ACTING:.0%} acting "
+         f"(best of {RUNS} fresh copies; ratios measured in the same run, same machine)")  # fmt: skip
+    _say(f"{'database':<11}{'items':>9}{'acted':>7}{'remind':>8}{'escal':>7}{'notes':>7}"
+         f"{'events':>8}{'sms':>6}{'base ms':>9}{'sweep s':>9}{'×base':>9}{'noop ms':>9}"
+         f"{'×base':>7}")  # fmt: skip
+    _say(f"{'':<11}{'':>9}{'':>7}{'':>8}{'':>7}{'':>7}{'':>8}{'':>6}{'':>9}{'≤60 s':>9}{'':>9}"
+         f"{'':>9}{'≤5×':>7}")  # fmt: skip
+    goals = []
+    for vendor, res in results.items():
+        runs = res["runs"]
+        base = min(r["baseline"] for r in runs)
+        best = min(runs, key=lambda r: r["sweep"]["seconds"])
+        sweep = best["sweep"]["seconds"]
+        noop = min(r["noop"]["seconds"] for r in runs)
+        got, written = best["sweep"]["result"], best["written"]
+        acted = got["reminded"] + got["escalated"]
+        _say(
+            f"{title[vendor]:<11}{N:>9,}{acted:>7,}{got['reminded']:>8,}{got['escalated']:>7,}"
+            f"{written['notifications']:>7,}{written['case_events']:>8,}{written['outbox']:>6,}"
+            f"{base * 1000:>9.1f}{sweep:>9.2f}{sweep / base:>8.0f}×{noop * 1000:>9.1f}"
+            f"{noop / base:>6.2f}×"
+        )
+        t = title[vendor]
+        at = "" if N == GOAL_SWEEP_AT else f" (goal set at {GOAL_SWEEP_AT:,} items; this run {N:,})"
+        goals.append((f"{t}: the {ACTING:.0%} sweep ({acted:,} items acted on) took {sweep:.2f} s"
+                      f"{at}", sweep <= GOAL_SWEEP_S, f"goal ≤ {GOAL_SWEEP_S:.0f} s"))  # fmt: skip
+        goals.append((f"{t}: the no-op sweep took {noop * 1000:.1f} ms = {noop / base:.2f}× the "
+                      f"baseline read ({base * 1000:.1f} ms)", noop / base <= GOAL_NOOP,
+                      f"goal ≤ {GOAL_NOOP:.0f}×"))  # fmt: skip
+    for vendor, res in results.items():
+        runs = res["runs"]
+        base = ", ".join(f"{r['baseline'] * 1000:.1f}" for r in runs)
+        sweeps = ", ".join(f"{r['sweep']['seconds']:.2f}" for r in runs)
+        noops = ", ".join(f"{r['noop']['seconds'] * 1000:.1f}" for r in runs)
+        _say(f"  {title[vendor]} runs: baseline {base} ms · sweep {sweeps} s · no-op {noops} ms")
+    for vendor, res in results.items():
+        best = min(res["runs"], key=lambda r: r["sweep"]["seconds"])
+        sw = best["sweep"]
+        acted = sw["result"]["reminded"] + sw["result"]["escalated"]
+        _say("")
+        _say(f"{title[vendor]}, the best 1% sweep: {sw['seconds']:.2f} s = "
+             f"{sw['seconds'] / max(acted, 1) * 1000:.1f} ms per item acted on; "
+             f"{sw['commits']:,} explicit commits (atomic blocks outside a transaction)")  # fmt: skip
+        for line in _sql_lines(sw["sql"], acted, sw["seconds"]):
+            _say(line)
+        noop = best["noop"]
+        _say(f"    no-op sweep: {noop['sql']['statements']} statements "
+             f"({', '.join(f'{c} × {k}' for k, c, _s in noop['sql']['by_kind'])}); "
+             f"items still matching the read afterwards: {best['still_pending']:,}"
+             + (" (overdue, never reminded: re-read by every sweep)" if best["still_pending"] else ""))  # fmt: skip
+        for name, plan in res.get("plans", {}).items():
+            _say(f"    plan of the read, {name}: {plan[:220]}")
+    return goals
+
+
+def run() -> None:
+    start = time.perf_counter()
+    _say(f"sweep benchmark: {N:,} open items, {ACTING:.0%} acting at {NOW.isoformat()}, "
+         + (f"{UNREMINDED:.0%} of the overdue never reminded, " if UNREMINDED else "")
+         + f"databases {', '.join(DBS)}")  # fmt: skip
+    fingerprint = _fingerprint()
+    _say(f"  code under test: {fingerprint}")
+    tmp = Path(tempfile.mkdtemp(prefix="careloop-bench-sweep-"))
+    problems: list[str] = []
+    results = {}
+    try:
+        for vendor in DBS:
+            _say(f"[{vendor}]")
+            if vendor == "postgresql" and (why := _pg_reachable()):
+                _say(f"  PostgreSQL unreachable at {PG_SERVER}: skipped ({why})")
+                continue
+            results[vendor] = bench_database(vendor, tmp, problems)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+    goals = _table(results)
+    for vendor, res in results.items():
+        if "profile" in res:
+            _say("")
+            _say(f"cProfile of the {ACTING:.0%} sweep, {N:,} items, {vendor}:")
+            _say(res["profile"])
+    _say("")
+    _say("Goals:")
+    for text, ok, goal in goals:
+        _say(f"  {'met   ' if ok else 'MISSED'}  {text} — {goal}")
+    for text in problems:
+        _say(f"  FAIL    {text}")
+    _say(f"sweep benchmark finished in {time.perf_counter() - start:.0f} s ({fingerprint})")
+    if (now := _fingerprint()) != fingerprint:
+        _say(f"  !! the code under test changed during the run: now {now}")
+    if problems:
+        sys.exit("sweep benchmark: a check failed (see FAIL above)")

@@ -86,6 +86,28 @@ class DeadlineRule(models.Model):
     def __str__(self) -> str:
         return f"{self.get_subject_display()} {self.amount}{self.get_unit_display()}"
 
+    # A year at most: a larger number is a typo, and it would overflow the date arithmetic
+    # (a 500 on every intake of that kind, a lost follow-up record for a disposal rule).
+    MAX_DAYS, MAX_HOURS = 366, 366 * 24
+
+    def clean(self):
+        from django.core.exceptions import ValidationError
+
+        limit = self.MAX_HOURS if self.unit == DeadlineUnit.HOURS else self.MAX_DAYS
+        unit = self.get_unit_display()
+        errors = {}
+        if self.amount is not None and self.amount > limit:
+            errors["amount"] = _("期限不能超过 %(n)s %(unit)s") % {"n": limit, "unit": unit}
+        if self.second_after is not None and self.second_after > limit:
+            errors["second_after"] = _("再升级间隔不能超过 %(n)s %(unit)s") % {
+                "n": limit,
+                "unit": unit,
+            }
+        if self.warn_hours is not None and self.warn_hours > self.MAX_HOURS:
+            errors["warn_hours"] = _("提前提醒不能超过 %(n)s 小时") % {"n": self.MAX_HOURS}
+        if errors:
+            raise ValidationError(errors)
+
 
 class CaseCategory(models.Model):
     """C2: the category tree (服务态度 › 护士 …). ``kind`` blank = any kind of case."""

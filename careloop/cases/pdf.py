@@ -49,9 +49,16 @@ def disposal_context(form) -> dict:
 
 def disposal_pdf(form, *, request=None, by=None) -> bytes:
     """The two copies of the paper form, A4, Noto Sans CJK SC."""
-    address = reveal_address(
-        form.task, request=request, by=by, purpose=f"打印回访处置反馈表（{form.pk}）"
-    )
+    user = by or getattr(request, "user", None)
+    if user is not None and user.has_perm("patients.reveal_patient"):
+        address = reveal_address(
+            form.task, request=request, by=by, purpose=f"打印回访处置反馈表（{form.pk}）"
+        )
+    else:
+        # P3: whoever may not reveal patient data (e.g. the nursing department) prints the
+        # form with the address masked, as the screen shows it.
+        patient = form.patient
+        address = patient._meta.get_field("address").masked(patient)
     context = disposal_context(form)
     context.update(address=address, copies=COPIES)
     return html_to_pdf(render_to_string("cases/pdf/disposal_form.html", context))

@@ -14,6 +14,18 @@ from django.utils import timezone
 from careloop.audit.choices import Action
 from careloop.audit.services import record_event
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _csv_cell(value):
+    """CSV injection: a text cell that a spreadsheet would run as a formula gets a leading
+    apostrophe (OWASP); numbers and dates are left alone."""
+    if value is None:
+        return ""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
 
 class _Echo:
     def write(self, value):
@@ -24,7 +36,10 @@ def xlsx_response(
     filename: str, sheet: str, headers: Sequence[str], rows: Iterable[Sequence]
 ) -> FileResponse:
     tmp = tempfile.TemporaryFile()  # noqa: SIM115 - FileResponse closes it after sending
-    book = xlsxwriter.Workbook(tmp, {"constant_memory": True, "in_memory": False})
+    # Cell text typed by the public (an online complaint's summary) is never a live formula.
+    book = xlsxwriter.Workbook(
+        tmp, {"constant_memory": True, "in_memory": False, "strings_to_formulas": False}
+    )
     ws = book.add_worksheet(sheet[:31])
     bold = book.add_format({"bold": True, "bg_color": "#E8EEF7", "border": 1})
     ws.write_row(0, 0, list(headers), bold)
@@ -46,7 +61,7 @@ def csv_response(
         # The BOM makes Excel on Chinese Windows open UTF-8 correctly.
         yield "\ufeff" + writer.writerow(headers)
         for row in rows:
-            yield writer.writerow(["" if v is None else v for v in row])
+            yield writer.writerow([_csv_cell(v) for v in row])
 
     response = StreamingHttpResponse(stream(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}.csv"'

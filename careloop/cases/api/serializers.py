@@ -72,7 +72,7 @@ class CaseCreateSerializer(serializers.Serializer):
         child=serializers.CharField(), required=False, help_text="涉及科室代码"
     )
     request_key = serializers.CharField(
-        max_length=64, required=False, allow_blank=True, help_text="幂等键：重复提交只登记一次"
+        max_length=200, required=False, allow_blank=True, help_text="幂等键：重复提交只登记一次"
     )
 
     def validate_category(self, value):
@@ -92,9 +92,16 @@ class CaseCreateSerializer(serializers.Serializer):
     def validate_patient_no(self, value):
         if not value:
             return None
-        found = Patient.objects.filter(patient_no=value).first()
+        # O3: only a patient the caller may see (an unknown and an invisible number read the
+        # same, so the API does not tell which numbers exist elsewhere).
+        user = self.context["request"].user
+        found = Patient.objects.visible_to(user).filter(patient_no=value).first()
         if found is None:
             raise serializers.ValidationError(f"病历号“{value}”不存在")
+        seen = set()
+        while found.merged_into_id and found.pk not in seen:  # P5: the surviving record
+            seen.add(found.pk)
+            found = found.merged_into
         return found
 
     def validate_departments(self, codes):

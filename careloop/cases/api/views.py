@@ -3,6 +3,8 @@ through the same service as the intake form (register_case), with its idempotenc
 
 from __future__ import annotations
 
+import hashlib
+
 import django_filters
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, status, viewsets
@@ -54,12 +56,14 @@ class CaseViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
         tags=["cases"],
     )
     def create(self, request, *args, **kwargs):
-        data = CaseCreateSerializer(data=request.data)
+        data = CaseCreateSerializer(data=request.data, context={"request": request})
         data.is_valid(raise_exception=True)
         values = data.validated_data
         key = values.get("request_key") or None
         if key:
-            key = f"api:{request.user.pk}:{key}"
+            # The caller's key, per caller, hashed to fit the column whatever its length.
+            digest = hashlib.sha256(f"{request.user.pk}:{key}".encode()).hexdigest()
+            key = f"api:{digest[:60]}"
             found = Case.objects.filter(request_key=key).first()
             if found is not None:
                 return Response(CaseSerializer(found).data, status=status.HTTP_200_OK)

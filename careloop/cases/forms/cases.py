@@ -303,7 +303,7 @@ class CaseEditForm(CaseFactsForm):
                 "kind": case.kind, "source": case.source, "category": case.category_id,
                 "severity": case.severity, "summary": case.summary,
                 "description": case.description, "contact_name": case.contact_name,
-                "contact_phone": case.contact_phone, "staff_names": case.staff_names,
+                "staff_names": case.staff_names,
                 "departments": [d.pk for d in case.departments.all()],
                 "staff": [u.pk for u in case.staff.all()], "handler": case.handler_id,
             }  # fmt: skip
@@ -315,7 +315,29 @@ class CaseEditForm(CaseFactsForm):
             User.objects.filter(handlers, is_active=True).distinct().order_by("full_name", "username")
         )  # fmt: skip
         self.fields["handler"].label_from_instance = lambda u: u.display_name
+        # P3: the edit page does not put the number in clear into the page (the case page
+        # reveals it through an audited button); blank keeps the number on file.
+        self.case = case
+        if case is not None and case.contact_phone:
+            self.fields["contact_phone"].help_text = _("留空则保留原号码（%(masked)s）") % {
+                "masked": case._meta.get_field("contact_phone").masked(case)
+            }
         style(self)
+
+    def clean(self):
+        data = super().clean()
+        handler, case = data.get("handler"), self.case
+        if handler is not None and case is not None and handler.pk != case.handler_id:
+            # The handler must be able to open the case, or reminders go to someone who
+            # gets a 404 and the real owners are never told (O3).
+            departments = {d.pk for d in data.get("departments") or []}
+            if handler.scope != "all" and not (set(handler.department_ids) & departments):
+                self.add_error(
+                    "handler",
+                    _("%(name)s 不属于涉及科室，无法查看本案件，请另选承办人")
+                    % {"name": handler.display_name},
+                )
+        return data
 
 
 def intake_values(form: CaseFactsForm) -> dict:

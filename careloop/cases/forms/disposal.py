@@ -51,10 +51,12 @@ def parse_month(value: str) -> tuple[dt.date, dt.date]:
     """ "2026-04" → the first day of that month and of the next."""
     try:
         year, month = (int(part) for part in value.split("-"))
+        if not 2000 <= year <= 2100:
+            raise ValueError(year)
         first = dt.date(year, month, 1)
+        following = dt.date(year + 1, 1, 1) if month == 12 else dt.date(year, month + 1, 1)
     except (ValueError, TypeError):
         raise ValidationError(_("请按“年-月”选择月份，例如 2026-04")) from None
-    following = dt.date(year + 1, 1, 1) if month == 12 else dt.date(year, month + 1, 1)
     return first, following
 
 

@@ -25,7 +25,7 @@ from careloop.cases.services.cases import (
     _event,
     case_url,
 )
-from careloop.cases.services.common import _fmt, _stamp, _tell, people
+from careloop.cases.services.common import _clock_stopped, _fmt, _stamp, _tell, people
 from careloop.cases.services.disposal import (
     disposal_url,
 )
@@ -147,6 +147,19 @@ def sweep_deadlines(now=None) -> dict:
 
 def _sweep_one(obj, now, book: _People) -> tuple[int, int]:
     model = type(obj)
+    # The list was read at the start of the sweep; since then someone may have answered the
+    # case, signed the form's step (a new clock) or acknowledged the escalation. Lock the row
+    # and act only on the clock that was read.
+    current = (
+        model.objects.select_for_update()
+        .filter(pk=obj.pk, due_at=obj.due_at, escalation_level=obj.escalation_level)
+        .first()
+    )
+    if current is None or _clock_stopped(current):
+        return 0, 0
+    for field in ("reminded_at", "status"):
+        if hasattr(current, field):
+            setattr(obj, field, getattr(current, field))
     what, url, kind = _describe(obj)
     reminded = escalated = 0
     near = obj.warn_at is not None and obj.warn_at <= now < obj.due_at

@@ -98,3 +98,30 @@ def test_a_case_from_the_online_channel_is_called_back_by_its_handler_C3(org, pe
     advance_case(case, CaseStatus.CLOSED, by=medical, finding="false",
                  reply="已电话说明候诊高峰情况。")  # fmt: skip
     assert CaseRefollow.objects.get(case=case).assignee == personas["agent"]
+
+
+def test_a_long_request_key_fits_and_still_deduplicates_S4(org, personas, channel):
+    body = {**BODY, "request_key": "f" * 64 + "-wechat-openid-o6_bmjrPTlm6_2sgVt7hMZOPfL2M"}
+    first = channel.post("/api/cases/", body, format="json")
+    assert first.status_code == 201, first.content
+    assert channel.post("/api/cases/", body, format="json").json()["id"] == first.json()["id"]
+    assert len(Case.objects.get().request_key) == 64
+
+
+def test_patient_lookup_is_scoped_and_follows_a_merge_O3_P5(org, personas):
+    from careloop.patients.models import Patient, Visit
+
+    ortho = Patient.objects.create(patient_no="P-GK-1", name="骨科患者")
+    Visit.objects.create(patient=ortho, visit_type="inpatient", visit_no="ZY1",
+                         department=org["ortho"])  # fmt: skip
+    nurse = as_user(personas["cardio_nurse"])
+    body = {**BODY, "patient_no": "P-GK-1", "contact_phone": "", "request_key": "k1"}
+    refused = nurse.post("/api/cases/", body, format="json")
+    assert refused.status_code == 400
+    assert refused.json() == {"patient_no": ["病历号“P-GK-1”不存在"]}
+    survivor = Patient.objects.create(patient_no="P-GK-2", name="骨科患者")
+    Patient.objects.filter(pk=ortho.pk).update(merged_into=survivor)
+    agent = as_user(personas["agent"])
+    made = agent.post("/api/cases/", {**body, "request_key": "k2"}, format="json")
+    assert made.status_code == 201, made.content
+    assert Case.objects.get().patient == survivor

@@ -404,6 +404,39 @@ def test_edit_keeps_the_change_in_the_history_and_moves_the_deadline_C3(people, 
     assert client_for(people["cardio_nurse"]).get(f"/cases/{case.pk}/edit/").status_code == 403
 
 
+def test_edit_page_never_shows_the_phone_in_clear_and_blank_keeps_it_P3(people, org):
+    case = make_case(people["supervisor"], org)
+    client = client_for(people["dept_head"])
+    page = client.get(f"/cases/{case.pk}/edit/")
+    html = page.content.decode()
+    assert "13900001111" not in html
+    assert "留空则保留原号码（139****1111）" in html
+    data = {k: v for k, v in page.context["form"].initial.items() if v is not None}
+    data.update(departments=[org["cardio"].pk], staff=[], summary="候诊三小时")
+    assert client.post(f"/cases/{case.pk}/edit/", data).status_code == 302
+    case = Case.objects.get(pk=case.pk)
+    assert (case.summary, case.contact_phone) == ("候诊三小时", "13900001111")
+
+
+def test_the_handler_must_be_able_to_see_the_case_O3(people, org, make_user):
+    from careloop.accounts.roles import Role
+
+    case = make_case(people["supervisor"], org)
+    ortho_head = make_user("head.gk.2", Role.DEPT_HEAD, departments=[org["ortho"]])
+    client = client_for(people["supervisor"])
+    data = {k: v for k, v in client.get(f"/cases/{case.pk}/edit/").context["form"].initial.items()
+            if v is not None}  # fmt: skip
+    data.update(departments=[org["cardio"].pk], staff=[], handler=ortho_head.pk)
+    response = client.post(f"/cases/{case.pk}/edit/", data)
+    assert response.status_code == 400
+    assert f"{ortho_head.display_name} 不属于涉及科室，无法查看本案件，请另选承办人" in (
+        response.content.decode()
+    )
+    assert Case.objects.get(pk=case.pk).handler_id is None
+    data["handler"] = people["dept_head"].pk
+    assert client.post(f"/cases/{case.pk}/edit/", data).status_code == 302
+
+
 def test_a_note_goes_into_the_history(people, org):
     case = make_case(people["supervisor"], org)
     client = client_for(people["cardio_nurse"])
@@ -586,6 +619,13 @@ def test_deadline_rules_inline_edit_and_duplicates_C3(people, org):
     )
     bad = client.post(f"/cases/deadlines/{rule.pk}/", {**data, f"rule{rule.pk}-amount": 0})
     assert bad.status_code == 400 and "期限至少为 1" in bad.content.decode()
+    # A typo of a few million days would overflow every deadline of that kind: refused.
+    huge = {**data, f"rule{rule.pk}-amount": 5000000, f"rule{rule.pk}-warn_hours": 99999}
+    refused_huge = client.post(f"/cases/deadlines/{rule.pk}/", huge)
+    assert refused_huge.status_code == 400
+    assert "期限不能超过 366 工作日" in refused_huge.content.decode()
+    assert "提前提醒不能超过 8784 小时" in refused_huge.content.decode()
+    assert DeadlineRule.objects.get(pk=rule.pk).amount == 5
     new = {"new-subject": "case", "new-kind": "complaint", "new-severity": "important",
            "new-amount": 5, "new-unit": "calendar_days", "new-warn_hours": 24,
            "new-second_after": 1}  # fmt: skip

@@ -105,3 +105,16 @@ def test_pdf_outside_the_scope_is_404_and_reveals_nothing_O3(form, people):
     response = client_for(people["ortho_head"]).get(f"/cases/disposal/{form.pk}/pdf/")
     assert response.status_code == 404
     assert reveals(form) == []
+
+
+def test_without_the_reveal_right_the_pdf_prints_the_address_masked_P3(form, make_user, org):
+    from careloop.accounts.roles import Role
+    from careloop.lib.masking import mask_address
+
+    nursing = make_user("nursingdept", Role.NURSING_DEPT, departments=[org["service"]])
+    response = client_for(nursing).get(f"/cases/disposal/{form.pk}/pdf/")
+    assert response.status_code == 200
+    first, _second = pages(response.content)
+    assert ADDRESS not in first
+    assert "".join(mask_address(ADDRESS).split()) in first
+    assert reveals(form) == []

@@ -305,3 +305,31 @@ def test_overdue_never_reminded_is_escalated_once_then_left_alone_C3(people, org
         assert list(_open_items(at("2026-10-07 10:00"))) == []
     assert sweep("2026-10-20 10:00") == NOTHING
     assert Case.objects.get(pk=case.pk).reminded_at is None
+
+
+def test_an_item_answered_after_the_sweep_read_it_is_left_alone_C3_C1(
+    rules, people, org, poor_task
+):
+    """The sweep reads its list first; a case replied to, or a form step signed, between that
+    read and its turn is not escalated on the stale copy (review finding)."""
+    from careloop.cases.models import DisposalForm
+    from careloop.cases.services import sign_disposal_department
+    from careloop.cases.services.sweep import _People, _sweep_one
+
+    case = register(people, org)
+    with time_machine.travel(at("2026-09-29 10:00"), tick=False):
+        form = open_disposal_form(poor_task)
+    stale_case = Case.objects.get(pk=case.pk)
+    stale_form = DisposalForm.objects.get(pk=form.pk)
+    with time_machine.travel(at("2026-10-10 09:00"), tick=False):
+        advance_case(case, CaseStatus.REPLIED, by=people["supervisor"], finding=Finding.FALSE,
+                     reply="已向患者解释。")  # fmt: skip
+        sign_disposal_department(form, by=people["dept_head"], measures="科室培训",
+                                 plan="每周检查", opinion="同意")  # fmt: skip
+        now = at("2026-10-10 09:00")
+        assert _sweep_one(stale_case, now, _People()) == (0, 0)
+        assert _sweep_one(stale_form, now, _People()) == (0, 0)
+    assert deadline_notes() == []
+    assert Case.objects.get(pk=case.pk).escalation_level == 0
+    fresh = DisposalForm.objects.get(pk=form.pk)
+    assert (fresh.status, fresh.escalation_level) == ("medical_affairs", 0)

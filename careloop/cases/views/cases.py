@@ -172,11 +172,14 @@ def case_edit(request, pk):
     if request.method == "POST":
         if form.is_valid():
             data = form.cleaned_data
+            values = intake_values(form)
+            if not values["contact_phone"]:
+                values.pop("contact_phone")  # blank keeps the number on file
             try:
                 services.update_case(
                     case, by=request.user, departments=list(data["departments"]),
                     staff=list(data["staff"]), note=data["note"], handler=data["handler"],
-                    **intake_values(form),
+                    **values,
                 )  # fmt: skip
             except CaseError as exc:
                 form.add_error(None, str(exc))

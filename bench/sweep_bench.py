@@ -4,8 +4,8 @@
 smoke run of well under a minute); BENCH_SWEEP_ACTING the fraction of items with something to
 do at the measured moment (default 0.01); BENCH_SWEEP_UNREMINDED the fraction of the overdue
 idle items that reached their deadline without a reminder (default 0; a rule with warn_hours 0,
-or the job down through the warning window: the sweep's read keeps matching them, see the
-no-op sweep); BENCH_DBS=sqlite,postgresql picks databases;
+or the job down through the warning window — the sweep's read used to keep matching them every
+hour; now it must not, and the run checks it); BENCH_DBS=sqlite,postgresql picks databases;
 BENCH_PG_URL names the server (default postgres://postgres:careloop@127.0.0.1:5432/; scratch
 databases careloop_bench_sweep and its template careloop_bench_sweep_tpl, dropped at the end);
 BENCH_PROFILE=1 adds a cProfile listing of one more 1% sweep per database (BENCH_PROFILE_DIR=DIR
@@ -360,7 +360,7 @@ def _table(results: dict) -> list[tuple[str, bool, str]]:
         _say(f"    no-op sweep: {noop['sql']['statements']} statements "
              f"({', '.join(f'{c} × {k}' for k, c, _s in noop['sql']['by_kind'])}); "
              f"items still matching the read afterwards: {best['still_pending']:,}"
-             + (" (overdue, never reminded: re-read by every sweep)" if best["still_pending"] else ""))  # fmt: skip
+             + (" (the read still matches them: see the check above)" if best["still_pending"] else ""))  # fmt: skip
         for name, plan in res.get("plans", {}).items():
             _say(f"    plan of the read, {name}: {plan[:220]}")
     return goals

@@ -27,19 +27,17 @@ Goals (the issue): first plan ≤ 2× the raw insert; a no-change re-plan ≤ 10
 from __future__ import annotations
 
 import io
-import json
 import os
 import pstats
 import shutil
-import sqlite3
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
-ROOT = Path(__file__).resolve().parent.parent
+from bench.common import ROOT, TemplateScratch, pg_reachable, timed_step
+
 N = int(os.environ.get("BENCH_PLAN_VISITS", "1000000"))
 DBS = [d.strip() for d in os.environ.get("BENCH_DBS", "sqlite,postgresql").split(",") if d]
 PG_SERVER = os.environ.get("BENCH_PG_URL", "postgres://postgres:careloop@127.0.0.1:5432/")
@@ -55,121 +53,6 @@ GOAL_REPLAN = 0.10  # a no-change re-plan within 10% of the first plan
 
 def _say(text: str) -> None:
     print(text, flush=True)
-
-
-class Scratch:
-    """A template database (built once) and fresh copies of it, with the environment the
-    subprocesses run with."""
-
-    def __init__(self, vendor: str, tmp: Path):
-        self.vendor, self.tmp = vendor, tmp
-        self.env = {
-            **os.environ,
-            "CARELOOP_VAR_DIR": str(tmp / "var"),  # dev keys shared by every subprocess
-            "CARELOOP_QUIET_DEV_KEYS": "1",
-            "CARELOOP_SCHEDULER": "0",
-            "DJANGO_SETTINGS_MODULE": "careloop.settings",
-            "PYTHONPATH": str(ROOT),
-        }
-        self.counter = 0
-        self.template = tmp / "template.sqlite3"
-        self.current: Path | None = None
-        if vendor == "postgresql":
-            self.admin_url = urlunsplit(urlsplit(PG_SERVER)._replace(path="/postgres"))
-
-    def _url(self, name: str) -> str:
-        return urlunsplit(urlsplit(PG_SERVER)._replace(path=f"/{name}"))
-
-    def _admin(self, *statements: str) -> None:
-        import psycopg
-
-        with psycopg.connect(self.admin_url, autocommit=True, connect_timeout=5) as conn:
-            for sql in statements:
-                conn.execute(sql)
-
-    def worker(self, action: str, **args) -> dict:
-        cmd = [sys.executable, "-m", "bench.plan_worker", action, json.dumps(args)]
-        done = subprocess.run(cmd, env=self.env, cwd=ROOT, capture_output=True, text=True)
-        if done.returncode:
-            sys.stdout.write(done.stdout)
-            sys.stdout.write(done.stderr)
-            raise RuntimeError(f"{self.vendor}: worker {action} failed ({done.returncode})")
-        # The planner logs its summary at INFO (shown below anyway); anything else is news.
-        noise = " INFO careloop.followup: plan {"
-        other = [line for line in done.stderr.splitlines() if line.strip() and noise not in line]
-        if other:
-            sys.stdout.write("\n" + "\n".join(f"    stderr: {line}" for line in other) + "\n")
-        return json.loads(done.stdout.strip().splitlines()[-1])
-
-    def build(self) -> dict:
-        if self.vendor == "postgresql":
-            self._admin(
-                f"DROP DATABASE IF EXISTS {PG_DB} WITH (FORCE)",
-                f"DROP DATABASE IF EXISTS {PG_TEMPLATE} WITH (FORCE)",
-                f"CREATE DATABASE {PG_TEMPLATE}",
-            )
-            self.env["DATABASE_URL"] = self._url(PG_TEMPLATE)
-        else:
-            self.env["DATABASE_URL"] = f"sqlite:///{self.template}"
-        subprocess.run(
-            [sys.executable, "-m", "careloop", "migrate", "-v0"], env=self.env, cwd=ROOT, check=True
-        )
-        built = self.worker("build", visits=N, as_of=AS_OF)
-        if self.vendor == "sqlite":
-            with sqlite3.connect(self.template) as conn:  # everything into the main file
-                conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-            conn.close()
-            built["file_mb"] = self.template.stat().st_size / 1e6
-        return built
-
-    def fresh(self) -> None:
-        """A copy of the template: CREATE DATABASE … TEMPLATE, or a file copy."""
-        if self.vendor == "postgresql":
-            self._admin(
-                f"DROP DATABASE IF EXISTS {PG_DB} WITH (FORCE)",
-                f"CREATE DATABASE {PG_DB} TEMPLATE {PG_TEMPLATE}",
-            )
-            self.env["DATABASE_URL"] = self._url(PG_DB)
-            return
-        self._remove_copy()
-        self.counter += 1
-        self.current = self.tmp / f"run-{self.counter}.sqlite3"
-        shutil.copyfile(self.template, self.current)
-        self.env["DATABASE_URL"] = f"sqlite:///{self.current}"
-
-    def _remove_copy(self) -> None:
-        if self.current is not None:
-            for suffix in ("", "-wal", "-shm"):
-                Path(str(self.current) + suffix).unlink(missing_ok=True)
-            self.current = None
-
-    def drop(self) -> None:
-        if self.vendor == "postgresql":
-            self._admin(
-                f"DROP DATABASE IF EXISTS {PG_DB} WITH (FORCE)",
-                f"DROP DATABASE IF EXISTS {PG_TEMPLATE} WITH (FORCE)",
-            )
-        else:
-            self._remove_copy()
-
-
-def _pg_reachable() -> str | None:
-    try:
-        import psycopg
-
-        url = urlunsplit(urlsplit(PG_SERVER)._replace(path="/postgres"))
-        with psycopg.connect(url, connect_timeout=5):
-            return None
-    except Exception as exc:  # any failure means "skip PostgreSQL"
-        return str(exc).strip().splitlines()[0]
-
-
-def _timed_step(label: str, fn):
-    print(f"  {label} …", end="", flush=True)
-    start = time.perf_counter()
-    result = fn()
-    print(f" {time.perf_counter() - start:.1f} s", flush=True)
-    return result
 
 
 def _profile_report(path: Path) -> str:
@@ -205,12 +88,15 @@ def _same(label: str, before: dict, after: dict, problems: list[str]) -> None:
 
 def bench_database(vendor: str, tmp: Path, problems: list[str]) -> dict:
     (tmp / vendor).mkdir()
-    scratch = Scratch(vendor, tmp / vendor)
+    scratch = TemplateScratch(
+        vendor, tmp / vendor, server=PG_SERVER, db=PG_DB, template_db=PG_TEMPLATE,
+        worker="bench.plan_worker", noise=(" INFO careloop.followup: plan {",),
+    )  # fmt: skip
     res: dict = {}
     try:
-        res["build"] = _timed_step(
+        res["build"] = timed_step(
             f"migrate + build {N:,} visits (raw {'COPY' if vendor == 'postgresql' else 'executemany'})",
-            scratch.build,
+            lambda: scratch.build(visits=N, as_of=AS_OF),
         )
         b = res["build"]
         v = b["visits"]
@@ -219,7 +105,7 @@ def bench_database(vendor: str, tmp: Path, problems: list[str]) -> dict:
              + (f"; file {b['file_mb']:.0f} MB" if "file_mb" in b else ""))  # fmt: skip
         scratch.fresh()
         args = {"as_of": AS_OF, "policies": POLICIES}
-        res["first"] = _timed_step(
+        res["first"] = timed_step(
             f"first plan: activate {', '.join(POLICIES)}, plan(as_of={AS_OF})",
             lambda: scratch.worker("first", **args),
         )
@@ -227,20 +113,20 @@ def bench_database(vendor: str, tmp: Path, problems: list[str]) -> dict:
         _say(f"    {state['tasks']:,} tasks, {state['events']:,} task events, "
              f"{res['first']['queries']:,} SQL statements; {state['by_status']}")  # fmt: skip
         _say(f"    plan() returned {res['first']['result']}")
-        res["incremental"] = _timed_step(
+        res["incremental"] = timed_step(
             "incremental re-plan, nothing changed: plan(as_of=same)",
             lambda: scratch.worker("replan", **args, full=False),
         )
         _same("incremental re-plan", state, res["incremental"]["state"], problems)
         _say(f"    {res['incremental']['queries']:,} SQL statements; "
              f"returned {res['incremental']['result']}")  # fmt: skip
-        res["full"] = _timed_step(
+        res["full"] = timed_step(
             "full re-plan, nothing changed: plan(as_of=same, full=True)",
             lambda: scratch.worker("replan", **args, full=True),
         )
         _same("full re-plan", state, res["full"]["state"], problems)
         _say(f"    {res['full']['queries']:,} SQL statements; returned {res['full']['result']}")
-        res["raw"] = _timed_step(
+        res["raw"] = timed_step(
             f"raw load of the {state['tasks']:,} task rows "
             f"({'COPY FROM STDIN' if vendor == 'postgresql' else 'executemany'}, one transaction, best of 3)",
             lambda: scratch.worker("raw", repeat=3),
@@ -251,7 +137,7 @@ def bench_database(vendor: str, tmp: Path, problems: list[str]) -> dict:
         if PROFILE:
             scratch.fresh()
             prof = tmp / f"{vendor}-first-plan.prof"
-            _timed_step(
+            timed_step(
                 "first plan again, under cProfile",
                 lambda: scratch.worker("first", **args, profile=str(prof)),
             )
@@ -353,7 +239,7 @@ def run() -> None:
     try:
         for vendor in DBS:
             _say(f"[{vendor}]")
-            if vendor == "postgresql" and (why := _pg_reachable()):
+            if vendor == "postgresql" and (why := pg_reachable(PG_SERVER)):
                 _say(f"  PostgreSQL unreachable at {PG_SERVER}: skipped ({why})")
                 continue
             results[vendor] = bench_database(vendor, tmp, problems)

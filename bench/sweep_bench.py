@@ -43,19 +43,17 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import json
 import os
 import pstats
 import shutil
-import sqlite3
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
-ROOT = Path(__file__).resolve().parent.parent
+from bench.common import ROOT, TemplateScratch, pg_reachable, timed_step
+
 N = int(os.environ.get("BENCH_SWEEP_ITEMS", "100000"))
 ACTING = float(os.environ.get("BENCH_SWEEP_ACTING", "0.01"))
 UNREMINDED = float(os.environ.get("BENCH_SWEEP_UNREMINDED", "0"))
@@ -75,120 +73,6 @@ GOAL_NOOP = 5.0  # the no-op sweep within 5× the baseline read
 
 def _say(text: str) -> None:
     print(text, flush=True)
-
-
-class Scratch:
-    """A template database (built once) and fresh copies of it, with the environment the
-    subprocesses run with."""
-
-    def __init__(self, vendor: str, tmp: Path):
-        self.vendor, self.tmp = vendor, tmp
-        self.env = {
-            **os.environ,
-            "CARELOOP_VAR_DIR": str(tmp / "var"),  # dev keys shared by every subprocess
-            "CARELOOP_QUIET_DEV_KEYS": "1",
-            "CARELOOP_SCHEDULER": "0",
-            "DJANGO_SETTINGS_MODULE": "careloop.settings",
-            "PYTHONPATH": str(ROOT),
-        }
-        self.counter = 0
-        self.template = tmp / "template.sqlite3"
-        self.current: Path | None = None
-        if vendor == "postgresql":
-            self.admin_url = urlunsplit(urlsplit(PG_SERVER)._replace(path="/postgres"))
-
-    def _url(self, name: str) -> str:
-        return urlunsplit(urlsplit(PG_SERVER)._replace(path=f"/{name}"))
-
-    def _admin(self, *statements: str) -> None:
-        import psycopg
-
-        with psycopg.connect(self.admin_url, autocommit=True, connect_timeout=5) as conn:
-            for sql in statements:
-                conn.execute(sql)
-
-    def worker(self, action: str, **args) -> dict:
-        cmd = [sys.executable, "-m", "bench.sweep_worker", action, json.dumps(args)]
-        done = subprocess.run(cmd, env=self.env, cwd=ROOT, capture_output=True, text=True)
-        if done.returncode:
-            sys.stdout.write(done.stdout)
-            sys.stdout.write(done.stderr)
-            raise RuntimeError(f"{self.vendor}: worker {action} failed ({done.returncode})")
-        if other := [line for line in done.stderr.splitlines() if line.strip()]:
-            sys.stdout.write("\n" + "\n".join(f"    stderr: {line}" for line in other) + "\n")
-        return json.loads(done.stdout.strip().splitlines()[-1])
-
-    def build(self) -> dict:
-        if self.vendor == "postgresql":
-            self._admin(
-                f"DROP DATABASE IF EXISTS {PG_DB} WITH (FORCE)",
-                f"DROP DATABASE IF EXISTS {PG_TEMPLATE} WITH (FORCE)",
-                f"CREATE DATABASE {PG_TEMPLATE}",
-            )
-            self.env["DATABASE_URL"] = self._url(PG_TEMPLATE)
-        else:
-            self.env["DATABASE_URL"] = f"sqlite:///{self.template}"
-        subprocess.run(
-            [sys.executable, "-m", "careloop", "migrate", "-v0"], env=self.env, cwd=ROOT, check=True
-        )
-        built = self.worker(
-            "build", items=N, acting=ACTING, unreminded=UNREMINDED, now=NOW.isoformat()
-        )
-        if self.vendor == "sqlite":
-            with sqlite3.connect(self.template) as conn:  # everything into the main file
-                conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-            conn.close()
-            built["file_mb"] = self.template.stat().st_size / 1e6
-        return built
-
-    def fresh(self) -> None:
-        """A copy of the template: CREATE DATABASE … TEMPLATE, or a file copy."""
-        if self.vendor == "postgresql":
-            self._admin(
-                f"DROP DATABASE IF EXISTS {PG_DB} WITH (FORCE)",
-                f"CREATE DATABASE {PG_DB} TEMPLATE {PG_TEMPLATE}",
-            )
-            self.env["DATABASE_URL"] = self._url(PG_DB)
-            return
-        self._remove_copy()
-        self.counter += 1
-        self.current = self.tmp / f"run-{self.counter}.sqlite3"
-        shutil.copyfile(self.template, self.current)
-        self.env["DATABASE_URL"] = f"sqlite:///{self.current}"
-
-    def _remove_copy(self) -> None:
-        if self.current is not None:
-            for suffix in ("", "-wal", "-shm"):
-                Path(str(self.current) + suffix).unlink(missing_ok=True)
-            self.current = None
-
-    def drop(self) -> None:
-        if self.vendor == "postgresql":
-            self._admin(
-                f"DROP DATABASE IF EXISTS {PG_DB} WITH (FORCE)",
-                f"DROP DATABASE IF EXISTS {PG_TEMPLATE} WITH (FORCE)",
-            )
-        else:
-            self._remove_copy()
-
-
-def _pg_reachable() -> str | None:
-    try:
-        import psycopg
-
-        url = urlunsplit(urlsplit(PG_SERVER)._replace(path="/postgres"))
-        with psycopg.connect(url, connect_timeout=5):
-            return None
-    except Exception as exc:  # any failure means "skip PostgreSQL"
-        return str(exc).strip().splitlines()[0]
-
-
-def _timed_step(label: str, fn):
-    print(f"  {label} …", end="", flush=True)
-    start = time.perf_counter()
-    result = fn()
-    print(f" {time.perf_counter() - start:.1f} s", flush=True)
-    return result
 
 
 def _profile_report(path: Path) -> str:
@@ -225,11 +109,17 @@ def _sql_lines(sql: dict, acted: int, wall: float) -> list[str]:
 
 def bench_database(vendor: str, tmp: Path, problems: list[str]) -> dict:
     (tmp / vendor).mkdir()
-    scratch = Scratch(vendor, tmp / vendor)
+    scratch = TemplateScratch(
+        vendor, tmp / vendor, server=PG_SERVER, db=PG_DB, template_db=PG_TEMPLATE,
+        worker="bench.sweep_worker",
+    )  # fmt: skip
     res: dict = {"runs": []}
     try:
-        res["build"] = b = _timed_step(
-            f"migrate + build {N:,} open items (bulk_create)", scratch.build
+        res["build"] = b = timed_step(
+            f"migrate + build {N:,} open items (bulk_create)",
+            lambda: scratch.build(
+                items=N, acting=ACTING, unreminded=UNREMINDED, now=NOW.isoformat()
+            ),
         )
         e = b["expected"]
         _say(f"    {b['cases']:,} cases, {b['forms']:,} disposal forms (and their tasks), "
@@ -242,7 +132,7 @@ def bench_database(vendor: str, tmp: Path, problems: list[str]) -> dict:
              + (f" ({e['unreminded']:,} of those overdue never reminded)" if e["unreminded"] else ""))  # fmt: skip
         for run in range(RUNS):
             scratch.fresh()
-            out = _timed_step(
+            out = timed_step(
                 f"run {run + 1}/{RUNS} (fresh copy, fresh process): baseline read, sweep, "
                 "sweep again",
                 lambda run=run: scratch.worker(
@@ -263,7 +153,7 @@ def bench_database(vendor: str, tmp: Path, problems: list[str]) -> dict:
         if PROFILE:
             scratch.fresh()
             prof = tmp / f"{vendor}-sweep.prof"
-            _timed_step(
+            timed_step(
                 "one more run, the 1% sweep under cProfile",
                 lambda: scratch.worker("measure", now=NOW.isoformat(), expected=e, repeat=1,
                                        profile=str(prof)),
@@ -379,7 +269,7 @@ def run() -> None:
     try:
         for vendor in DBS:
             _say(f"[{vendor}]")
-            if vendor == "postgresql" and (why := _pg_reachable()):
+            if vendor == "postgresql" and (why := pg_reachable(PG_SERVER)):
                 _say(f"  PostgreSQL unreachable at {PG_SERVER}: skipped ({why})")
                 continue
             results[vendor] = bench_database(vendor, tmp, problems)

@@ -149,3 +149,46 @@ def timed_step(label: str, fn):
     result = fn()
     print(f" {time.perf_counter() - start:.1f} s", flush=True)
     return result
+
+
+def fingerprint(files) -> str:
+    """Which version of the code was measured (the work tree may have uncommitted changes):
+    HEAD, whether ``files`` differ from it, and a digest of their contents."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for name in files:
+        path = ROOT / name
+        digest.update(path.read_bytes() if path.exists() else b"-")
+    head = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
+    ).stdout.strip()
+    dirty = subprocess.run(
+        ["git", "status", "--porcelain", "--", *files], cwd=ROOT, capture_output=True, text=True
+    ).stdout.strip()
+    changes = " + uncommitted changes" if dirty else ""
+    return f"HEAD {head or '?'}{changes}, code sha256 {digest.hexdigest()[:12]}"
+
+
+def profile_report(path: Path, *, careloop: int = 10, everything: int = 10, own: int = 10) -> str:
+    """The top careloop functions by cumulative time, then the top of everything by cumulative
+    and by own time, paths shortened."""
+    import io
+    import pstats
+
+    out = io.StringIO()
+    stats = pstats.Stats(str(path), stream=out)
+    out.write("— careloop code, by cumulative time —\n")
+    stats.sort_stats("cumulative").print_stats(r"careloop/", careloop)
+    out.write("— everything, by cumulative time —\n")
+    stats.sort_stats("cumulative").print_stats(everything)
+    out.write("— everything, by own time —\n")
+    stats.sort_stats("tottime").print_stats(own)
+    text = out.getvalue()
+    for prefix in sorted({str(ROOT), *map(str, sys.path)}, key=len, reverse=True):
+        if len(prefix) > 1:
+            text = text.replace(prefix + "/", "")
+    skip = ("Ordered by", "List reduced", "Random listing", str(path), "function calls")
+    return "\n".join(
+        line for line in text.splitlines() if line.strip() and not any(s in line for s in skip)
+    )

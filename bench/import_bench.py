@@ -38,7 +38,8 @@ import time
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-ROOT = Path(__file__).resolve().parent.parent
+from bench.common import ROOT, fingerprint, pg_reachable, timed_step
+
 N = int(os.environ.get("BENCH_ROWS", "200000"))
 QUARTER = max(N // 4, 1)
 SAMPLE = max(N // 40, 50)  # 5,000 at the default size: django-import-export is slow per row
@@ -138,25 +139,6 @@ class Scratch:
                 conn.execute(f"DROP DATABASE IF EXISTS {PG_DB} WITH (FORCE)")
 
 
-def _pg_reachable() -> str | None:
-    try:
-        import psycopg
-
-        url = urlunsplit(urlsplit(PG_SERVER)._replace(path="/postgres"))
-        with psycopg.connect(url, connect_timeout=5):
-            return None
-    except Exception as exc:  # any failure means "skip PostgreSQL"
-        return str(exc).strip().splitlines()[0]
-
-
-def _timed_step(label: str, fn):
-    print(f"  {label} …", end="", flush=True)
-    start = time.perf_counter()
-    result = fn()
-    print(f" {time.perf_counter() - start:.1f} s", flush=True)
-    return result
-
-
 def _check_import(label: str, result: dict, rows: int) -> None:
     if result["failed"] or result["rows"] != rows:
         _say(f"  !! {label}: {result['rows']} rows processed, {result['failed']} failed "
@@ -191,44 +173,44 @@ def bench_database(vendor: str, files: dict, tmp: Path, with_iie: bool) -> dict:
     scratch = Scratch(vendor, tmp / vendor)
     (tmp / vendor).mkdir()
     res: dict = {}
-    _timed_step("create + migrate the scratch database", scratch.create)
+    timed_step("create + migrate the scratch database", scratch.create)
     try:
         scratch.fresh()
-        res["csv"] = _timed_step(
+        res["csv"] = timed_step(
             f"ours: CSV import, {N:,} rows",
             lambda: scratch.worker("import", path=str(files["csv"])),
         )
         _check_import("CSV import", res["csv"], N)
-        res["reimport"] = _timed_step(
+        res["reimport"] = timed_step(
             "ours: the same CSV again (all unchanged)",
             lambda: scratch.worker("import", path=str(files["csv"])),
         )
         _check_import("CSV re-import", res["reimport"], N)
-        res["raw"] = _timed_step(
+        res["raw"] = timed_step(
             f"raw load of the rows the import wrote ({'COPY' if vendor == 'postgresql' else 'executemany'}, best of 3)",
             lambda: scratch.worker("raw", repeat=3),
         )
         scratch.fresh()
-        res["xlsx"] = _timed_step(
+        res["xlsx"] = timed_step(
             f"ours: XLSX import, {N:,} rows",
             lambda: scratch.worker("import", path=str(files["xlsx"])),
         )
         _check_import("XLSX import", res["xlsx"], N)
         scratch.fresh()
-        res["quarter"] = _timed_step(
+        res["quarter"] = timed_step(
             f"ours: CSV import, {QUARTER:,} rows (memory)",
             lambda: scratch.worker("import", path=str(files["csv_quarter"])),
         )
         _check_import("CSV quarter import", res["quarter"], QUARTER)
         scratch.fresh()
-        res["sample"] = _timed_step(
+        res["sample"] = timed_step(
             f"ours: CSV import, first {SAMPLE:,} rows",
             lambda: scratch.worker("import", path=str(files["csv_sample"])),
         )
         res["sample_digest"] = scratch.worker("digest")
         if with_iie:
             scratch.fresh()
-            res["iie"] = _timed_step(
+            res["iie"] = timed_step(
                 f"django-import-export: the same {SAMPLE:,} rows",
                 lambda: scratch.worker(
                     "iie", settings="bench.import_settings", path=str(files["csv_sample"])
@@ -242,7 +224,7 @@ def bench_database(vendor: str, files: dict, tmp: Path, with_iie: bool) -> dict:
             scratch.fresh()
             for step, label in (("import", "CSV import"), ("reimport", "the same CSV again")):
                 prof = tmp / f"{vendor}-{step}.prof"
-                _timed_step(
+                timed_step(
                     f"ours under cProfile: {label}, {PROFILE_ROWS:,} rows",
                     lambda prof=prof: scratch.worker(
                         "import", path=str(files["csv_profile"]), profile=str(prof)
@@ -360,29 +342,12 @@ CODE_UNDER_TEST = [
 ]
 
 
-def _fingerprint() -> str:
-    """Which version of the code was measured (the work tree may have uncommitted changes)."""
-    import hashlib
-
-    digest = hashlib.sha256()
-    for name in CODE_UNDER_TEST:
-        digest.update((ROOT / name).read_bytes())
-    head = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
-    ).stdout.strip()
-    dirty = subprocess.run(
-        ["git", "status", "--porcelain", "--", *CODE_UNDER_TEST],
-        cwd=ROOT, capture_output=True, text=True,
-    ).stdout.strip()  # fmt: skip
-    return f"HEAD {head or '?'}{' + uncommitted changes' if dirty else ''}, code sha256 {digest.hexdigest()[:12]}"
-
-
 def run() -> None:
     start = time.perf_counter()
     _say(f"import benchmark: {N:,} rows, databases {', '.join(DBS)}; sample {SAMPLE:,}, "
          f"quarter {QUARTER:,}")  # fmt: skip
-    fingerprint = _fingerprint()
-    _say(f"  code under test: {fingerprint}")
+    measured = fingerprint(CODE_UNDER_TEST)
+    _say(f"  code under test: {measured}")
     with_iie = _ensure_extras()
     tmp = Path(tempfile.mkdtemp(prefix="careloop-bench-import-"))
     try:
@@ -403,7 +368,7 @@ def run() -> None:
             "xlsx": {N: str(files["xlsx"]), QUARTER: str(files["xlsx_quarter"])},
         }
         # In a subprocess: Linux hands a parent's peak RSS down to every child's ru_maxrss.
-        _timed_step(
+        timed_step(
             f"generating CSV and XLSX ({N:,} and {QUARTER:,} rows)",
             lambda: subprocess.run(
                 [sys.executable, "-m", "bench.import_data", json.dumps(spec)], cwd=ROOT, check=True
@@ -412,14 +377,14 @@ def run() -> None:
         unique = dict.fromkeys(files.values())  # the same size twice is the same file
         sizes = ", ".join(f"{p.name} {p.stat().st_size / 1e6:.1f} MB" for p in unique)
         _say(f"  files: {sizes}")
-        readers = _timed_step(
+        readers = timed_step(
             "reader alone and read + parse (no database), CSV and XLSX",
             lambda: _readers(files, tmp),
         )
         results = {}
         for vendor in DBS:
             _say(f"[{vendor}]")
-            if vendor == "postgresql" and (why := _pg_reachable()):
+            if vendor == "postgresql" and (why := pg_reachable(PG_SERVER)):
                 _say(f"  PostgreSQL unreachable at {PG_SERVER}: skipped ({why})")
                 continue
             results[vendor] = bench_database(vendor, files, tmp, with_iie)
@@ -455,4 +420,4 @@ def run() -> None:
     _say("Goals:")
     for text, ok, goal in goals:
         _say(f"  {'PASS' if ok else 'MISS'}  {text} — {goal}")
-    _say(f"import benchmark finished in {time.perf_counter() - start:.0f} s ({fingerprint})")
+    _say(f"import benchmark finished in {time.perf_counter() - start:.0f} s ({measured})")

@@ -26,17 +26,20 @@ Goals (the issue): first plan ≤ 2× the raw insert; a no-change re-plan ≤ 10
 
 from __future__ import annotations
 
-import io
 import os
-import pstats
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from bench.common import ROOT, TemplateScratch, pg_reachable, timed_step
+from bench.common import (
+    TemplateScratch,
+    fingerprint,
+    pg_reachable,
+    profile_report,
+    timed_step,
+)
 
 N = int(os.environ.get("BENCH_PLAN_VISITS", "1000000"))
 DBS = [d.strip() for d in os.environ.get("BENCH_DBS", "sqlite,postgresql").split(",") if d]
@@ -53,27 +56,6 @@ GOAL_REPLAN = 0.10  # a no-change re-plan within 10% of the first plan
 
 def _say(text: str) -> None:
     print(text, flush=True)
-
-
-def _profile_report(path: Path) -> str:
-    """Top 15 careloop functions by cumulative time, then the top 25 overall and top 12 by own
-    time; paths shortened."""
-    out = io.StringIO()
-    stats = pstats.Stats(str(path), stream=out)
-    out.write("— careloop code, by cumulative time —\n")
-    stats.sort_stats("cumulative").print_stats(r"careloop/", 15)
-    out.write("— everything, by cumulative time —\n")
-    stats.sort_stats("cumulative").print_stats(25)
-    out.write("— everything, by own time —\n")
-    stats.sort_stats("tottime").print_stats(12)
-    text = out.getvalue()
-    for prefix in sorted({str(ROOT), *map(str, sys.path)}, key=len, reverse=True):
-        if len(prefix) > 1:
-            text = text.replace(prefix + "/", "")
-    skip = ("Ordered by", "List reduced", "Random listing", str(path), "function calls")
-    return "\n".join(
-        line for line in text.splitlines() if line.strip() and not any(s in line for s in skip)
-    )
 
 
 def _same(label: str, before: dict, after: dict, problems: list[str]) -> None:
@@ -141,7 +123,7 @@ def bench_database(vendor: str, tmp: Path, problems: list[str]) -> dict:
                 "first plan again, under cProfile",
                 lambda: scratch.worker("first", **args, profile=str(prof)),
             )
-            res["profile"] = _profile_report(prof)
+            res["profile"] = profile_report(prof, careloop=15, everything=25, own=12)
             if keep := os.environ.get("BENCH_PROFILE_DIR"):
                 Path(keep).mkdir(parents=True, exist_ok=True)
                 shutil.copyfile(prof, Path(keep) / prof.name)
@@ -160,24 +142,6 @@ CODE_UNDER_TEST = [
     "careloop/lib/icd10.py",
     "careloop/calendars/services.py",
 ]
-
-
-def _fingerprint() -> str:
-    """Which version of the code was measured (the work tree may have uncommitted changes)."""
-    import hashlib
-
-    digest = hashlib.sha256()
-    for name in CODE_UNDER_TEST:
-        path = ROOT / name
-        digest.update(path.read_bytes() if path.exists() else b"-")
-    head = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
-    ).stdout.strip()
-    dirty = subprocess.run(
-        ["git", "status", "--porcelain", "--", *CODE_UNDER_TEST],
-        cwd=ROOT, capture_output=True, text=True,
-    ).stdout.strip()  # fmt: skip
-    return f"HEAD {head or '?'}{' + uncommitted changes' if dirty else ''}, code sha256 {digest.hexdigest()[:12]}"
 
 
 def _table(results: dict) -> list[tuple[str, bool, str]]:
@@ -231,8 +195,8 @@ def run() -> None:
     start = time.perf_counter()
     _say(f"plan benchmark: {N:,} visits, policies {', '.join(POLICIES)}, as of {AS_OF}, "
          f"databases {', '.join(DBS)}")  # fmt: skip
-    fingerprint = _fingerprint()
-    _say(f"  code under test: {fingerprint}")
+    measured = fingerprint(CODE_UNDER_TEST)
+    _say(f"  code under test: {measured}")
     tmp = Path(tempfile.mkdtemp(prefix="careloop-bench-plan-"))
     problems: list[str] = []
     results = {}
@@ -258,8 +222,8 @@ def run() -> None:
         _say(f"  {'PASS' if ok else 'MISS'}  {text} — {goal}")
     for text in problems:
         _say(f"  FAIL  {text}")
-    _say(f"plan benchmark finished in {time.perf_counter() - start:.0f} s ({fingerprint})")
-    if (now := _fingerprint()) != fingerprint:
+    _say(f"plan benchmark finished in {time.perf_counter() - start:.0f} s ({measured})")
+    if (now := fingerprint(CODE_UNDER_TEST)) != measured:
         _say(f"  !! the code under test changed during the run: now {now}")
     if problems:
         sys.exit("plan benchmark: a no-change re-plan changed the task table")

@@ -42,17 +42,20 @@ no-op sweep within 5× the baseline read.
 from __future__ import annotations
 
 import datetime as dt
-import io
 import os
-import pstats
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from bench.common import ROOT, TemplateScratch, pg_reachable, timed_step
+from bench.common import (
+    TemplateScratch,
+    fingerprint,
+    pg_reachable,
+    profile_report,
+    timed_step,
+)
 
 N = int(os.environ.get("BENCH_SWEEP_ITEMS", "100000"))
 ACTING = float(os.environ.get("BENCH_SWEEP_ACTING", "0.01"))
@@ -73,27 +76,6 @@ GOAL_NOOP = 5.0  # the no-op sweep within 5× the baseline read
 
 def _say(text: str) -> None:
     print(text, flush=True)
-
-
-def _profile_report(path: Path) -> str:
-    """Top 10 careloop functions by cumulative time, then the top 10 overall by cumulative and by
-    own time; paths shortened."""
-    out = io.StringIO()
-    stats = pstats.Stats(str(path), stream=out)
-    out.write("— careloop code, by cumulative time —\n")
-    stats.sort_stats("cumulative").print_stats(r"careloop/", 10)
-    out.write("— everything, by cumulative time —\n")
-    stats.sort_stats("cumulative").print_stats(10)
-    out.write("— everything, by own time —\n")
-    stats.sort_stats("tottime").print_stats(10)
-    text = out.getvalue()
-    for prefix in sorted({str(ROOT), *map(str, sys.path)}, key=len, reverse=True):
-        if len(prefix) > 1:
-            text = text.replace(prefix + "/", "")
-    skip = ("Ordered by", "List reduced", "Random listing", str(path), "function calls")
-    return "\n".join(
-        line for line in text.splitlines() if line.strip() and not any(s in line for s in skip)
-    )
 
 
 def _sql_lines(sql: dict, acted: int, wall: float) -> list[str]:
@@ -158,7 +140,7 @@ def bench_database(vendor: str, tmp: Path, problems: list[str]) -> dict:
                 lambda: scratch.worker("measure", now=NOW.isoformat(), expected=e, repeat=1,
                                        profile=str(prof)),
             )  # fmt: skip
-            res["profile"] = _profile_report(prof)
+            res["profile"] = profile_report(prof)
             if keep := os.environ.get("BENCH_PROFILE_DIR"):
                 Path(keep).mkdir(parents=True, exist_ok=True)
                 shutil.copyfile(prof, Path(keep) / prof.name)
@@ -178,24 +160,6 @@ CODE_UNDER_TEST = [
     "careloop/notify/inbox.py",
     "careloop/notify/services.py",
 ]
-
-
-def _fingerprint() -> str:
-    """Which version of the code was measured (the work tree may have uncommitted changes)."""
-    import hashlib
-
-    digest = hashlib.sha256()
-    for name in CODE_UNDER_TEST:
-        path = ROOT / name
-        digest.update(path.read_bytes() if path.exists() else b"-")
-    head = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
-    ).stdout.strip()
-    dirty = subprocess.run(
-        ["git", "status", "--porcelain", "--", *CODE_UNDER_TEST],
-        cwd=ROOT, capture_output=True, text=True,
-    ).stdout.strip()  # fmt: skip
-    return f"HEAD {head or '?'}{' + uncommitted changes' if dirty else ''}, code sha256 {digest.hexdigest()[:12]}"
 
 
 def _table(results: dict) -> list[tuple[str, bool, str]]:
@@ -261,8 +225,8 @@ def run() -> None:
     _say(f"sweep benchmark: {N:,} open items, {ACTING:.0%} acting at {NOW.isoformat()}, "
          + (f"{UNREMINDED:.0%} of the overdue never reminded, " if UNREMINDED else "")
          + f"databases {', '.join(DBS)}")  # fmt: skip
-    fingerprint = _fingerprint()
-    _say(f"  code under test: {fingerprint}")
+    measured = fingerprint(CODE_UNDER_TEST)
+    _say(f"  code under test: {measured}")
     tmp = Path(tempfile.mkdtemp(prefix="careloop-bench-sweep-"))
     problems: list[str] = []
     results = {}
@@ -288,8 +252,8 @@ def run() -> None:
         _say(f"  {'met   ' if ok else 'MISSED'}  {text} — {goal}")
     for text in problems:
         _say(f"  FAIL    {text}")
-    _say(f"sweep benchmark finished in {time.perf_counter() - start:.0f} s ({fingerprint})")
-    if (now := _fingerprint()) != fingerprint:
+    _say(f"sweep benchmark finished in {time.perf_counter() - start:.0f} s ({measured})")
+    if (now := fingerprint(CODE_UNDER_TEST)) != measured:
         _say(f"  !! the code under test changed during the run: now {now}")
     if problems:
         sys.exit("sweep benchmark: a check failed (see FAIL above)")

@@ -49,6 +49,8 @@ ALL_DEPARTMENT_ROLES = frozenset(
         Role.DISPATCHER,
         Role.SYSADMIN,
         Role.HIS_CLIENT,
+        # R3: leadership reads the hospital's numbers (reports only; no patient lists).
+        Role.LEADERSHIP,
     }
 )
 OWN_DEPARTMENT_ROLES = frozenset(
@@ -158,6 +160,11 @@ SIGN_DEPARTMENT = ["cases.sign_department", "cases.change_disposalform"]
 SIGN_MEDICAL = ["cases.sign_medical", "cases.change_disposalform"]
 # F11: the doctor (or department head) acknowledges an escalation.
 ACKNOWLEDGE = ["cases.acknowledge_escalation", "cases.change_escalation"]
+# R1–R4: statistics (scoped like everything else: a department head sees their department),
+# exports of them, regenerating a closed month, and the hospital's leadership summary (R3).
+REPORT_READ = ["reports.view_monthlysnapshot", "reports.export_report"]
+REPORT_REFRESH = ["reports.refresh_report"]
+SUMMARY_READ = ["reports.view_summary"]
 
 ROLE_PERMISSIONS: dict[str, list[str]] = {
     Role.AGENT: ORG_READ
@@ -186,7 +193,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     + CASE_HANDLE
     + DISPOSAL_READ
     + SIGN_DEPARTMENT
-    + ACKNOWLEDGE,
+    + ACKNOWLEDGE
+    + REPORT_READ,
     Role.HEAD_NURSE: ORG_READ
     + ROSTER_READ
     + ROSTER_WRITE
@@ -200,7 +208,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     + CASE_HANDLE
     + DISPOSAL_READ
     + SIGN_DEPARTMENT
-    + ACKNOWLEDGE,
+    + ACKNOWLEDGE
+    + REPORT_READ,
     Role.SUPERVISOR: ORG_READ
     + ROSTER_READ
     + ROSTER_WRITE
@@ -223,7 +232,10 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     + CASE_HANDLE
     + CASE_CLOSE
     + CASE_SETUP
-    + DISPOSAL_READ,
+    + DISPOSAL_READ
+    + REPORT_READ
+    + REPORT_REFRESH
+    + SUMMARY_READ,
     Role.MEDICAL_AFFAIRS: ORG_READ
     + ROSTER_READ
     + PATIENT_READ
@@ -239,7 +251,10 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     + CASE_CLOSE
     + CASE_SETUP
     + DISPOSAL_READ
-    + SIGN_MEDICAL,
+    + SIGN_MEDICAL
+    + REPORT_READ
+    + REPORT_REFRESH
+    + SUMMARY_READ,
     Role.NURSING_DEPT: ORG_READ
     + ROSTER_READ
     + PATIENT_READ
@@ -249,11 +264,14 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     + CALENDAR_READ
     + SURVEY_WRITE
     + CASE_READ
-    + DISPOSAL_READ,
+    + DISPOSAL_READ
+    + REPORT_READ
+    + REPORT_REFRESH
+    + SUMMARY_READ,
     Role.CONSULTANT: ORG_READ + PATIENT_READ + CASE_INTAKE,
     Role.DISPATCHER: ORG_READ + ROSTER_READ + ROSTER_WRITE,
     Role.PORTER: ORG_READ + ROSTER_READ,
-    Role.LEADERSHIP: ORG_READ,
+    Role.LEADERSHIP: ORG_READ + REPORT_READ + SUMMARY_READ,
     Role.SYSADMIN: ORG_READ
     + ROSTER_READ
     + ORG_WRITE

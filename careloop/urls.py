@@ -19,6 +19,7 @@ urlpatterns = [
     path("cases/", include("careloop.cases.urls")),
     path("workspace/", include("careloop.workspace.urls")),
     path("calendar/", include("careloop.calendars.urls")),
+    path("reports/", include("careloop.reports.urls")),
     # Staff pages under surveys/ and the patients' survey links under s/ (Q4).
     path("", include("careloop.surveys.urls")),
     path("api/", include("careloop.core.api_urls")),

@@ -39,6 +39,19 @@ MENU: list[MenuItem] = [
     MenuItem("disposal", _("处置反馈表"), "cases:disposal_list", _perm("cases.view_disposalform")),
     MenuItem("escalations", _("临床转介"), "cases:escalation_list", _perm("cases.view_escalation")),
     MenuItem("workload", _("回访员工作量"), "workspace:workload", _perm("followup.reassign_task")),
+    MenuItem(
+        "monthly", _("科室月度统计"), "reports:monthly", _perm("reports.view_monthlysnapshot")
+    ),
+    MenuItem("ranking", _("满意率排名"), "reports:ranking", _perm("reports.view_monthlysnapshot")),
+    MenuItem(
+        "register",
+        _("回访登记表"),
+        "reports:register",
+        lambda user: (
+            user.has_perm("reports.view_monthlysnapshot") and user.has_perm("patients.view_patient")
+        ),
+    ),
+    MenuItem("summaries", _("领导汇总报告"), "reports:summary_list", _perm("reports.view_summary")),
     MenuItem("policies", _("回访制度"), "followup:policy_list", _perm("followup.view_policy")),
     MenuItem(
         "surveys",

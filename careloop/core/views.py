@@ -1,10 +1,14 @@
 from __future__ import annotations
 
+import logging
+
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
 from django.utils import timezone
 
 from careloop.org.models import RosterEntry
+
+logger = logging.getLogger(__name__)
 
 
 @login_required
@@ -21,8 +25,26 @@ def home(request):
         "departments": user.departments.order_by("code"),
         "my_duty": my_duty,
         "password_days_left": _password_days_left(user, now),
+        "dashboard": _dashboard(user, now),
     }
     return render(request, "core/home.html", context)
+
+
+def _dashboard(user, now):
+    """The per-role dashboard of the reports app, loaded by name: nothing outside reports
+    imports reports (CONVENTIONS), and the home page still renders without it."""
+    from django.conf import settings
+    from django.utils.module_loading import import_string
+
+    path = getattr(settings, "CARELOOP_DASHBOARD", "careloop.reports.dashboard.build")
+    if not path:
+        return None
+    try:
+        build = import_string(path)
+    except ImportError:
+        logger.warning("dashboard %s could not be imported", path, exc_info=True)
+        return None
+    return build(user, now=now)
 
 
 def _password_days_left(user, now):

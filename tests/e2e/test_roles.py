@@ -32,6 +32,10 @@ PAGES = {
     "cases": "/cases/",
     "disposal": "/cases/disposal/",
     "escalations": "/cases/escalations/",
+    "monthly": "/reports/monthly/",
+    "ranking": "/reports/ranking/",
+    "register": "/reports/register/",
+    "summaries": "/reports/summary/",
 }
 
 # Written out from careloop/core/navigation.py (MENU) and careloop/accounts/roles.py
@@ -53,26 +57,37 @@ STAFF_MENU = {"home", "workspace", "patients", "tasks", "policies", "departments
     "escalations",
 }
 SUPERVISION = {"workload", "disposal"}
+REPORTS = {"monthly", "ranking", "register"}  # R1, R4, R2 (scoped to the department)
+HOSPITAL_REPORTS = REPORTS | {"summaries"}  # and R3
 EXPECTED = [
     # (demo account, role slug, visible menu keys)
     ("agent1", "followup_agent", STAFF_MENU | {"disposal"}),
     ("nurse.xnk", "nurse", STAFF_MENU | {"homevisits"}),
     ("doctor.xnk", "doctor", STAFF_MENU),
-    ("head.xnk", "dept_head", STAFF_MENU | SUPERVISION),
-    ("headnurse.xnk", "head_nurse", STAFF_MENU | SUPERVISION | {"homevisits"}),
+    ("head.xnk", "dept_head", STAFF_MENU | SUPERVISION | REPORTS),
+    ("headnurse.xnk", "head_nurse", STAFF_MENU | SUPERVISION | REPORTS | {"homevisits"}),
     (
         "supervisor",
         "service_supervisor",
         STAFF_MENU
         | SUPERVISION
+        | HOSPITAL_REPORTS
         | {"calendar", "imports", "hl7", "surveys", "scripts", "sms", "letters"},
     ),
-    ("medaffairs", "medical_affairs", STAFF_MENU | {"calendar", "surveys", "disposal"}),
-    ("nursingdept", "nursing_dept", STAFF_MENU | {"calendar", "surveys", "disposal"}),
+    (
+        "medaffairs",
+        "medical_affairs",
+        STAFF_MENU | HOSPITAL_REPORTS | {"calendar", "surveys", "disposal"},
+    ),
+    (
+        "nursingdept",
+        "nursing_dept",
+        STAFF_MENU | HOSPITAL_REPORTS | {"calendar", "surveys", "disposal"},
+    ),
     ("consultant1", "consultant", {"home", "patients", "departments", "cases"}),
     ("dispatcher.nkz", "dispatcher", {"home", "departments", "roster"}),
     ("porter1.nkz", "porter", {"home", "departments", "roster"}),
-    ("leader", "leadership", {"home", "departments"}),
+    ("leader", "leadership", {"home", "departments", "monthly", "ranking", "summaries"}),
     (
         "sysadmin",
         "sysadmin",

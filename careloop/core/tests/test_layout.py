@@ -36,9 +36,10 @@ def test_chinese_by_default_even_with_an_english_browser():
         (
             "medical_affairs",
             {"home", "workspace", "patients", "tasks", "policies", "surveys"}
-            | {"departments", "roster", "calendar", "cases", "disposal", "escalations"},
+            | {"departments", "roster", "calendar", "cases", "disposal", "escalations"}
+            | {"monthly", "ranking", "register", "summaries"},
         ),
-        ("leader", {"home", "departments"}),
+        ("leader", {"home", "departments", "monthly", "ranking", "summaries"}),
         ("auditor", {"home", "audit"}),
         (
             "sysadmin",

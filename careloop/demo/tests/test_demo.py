@@ -91,3 +91,34 @@ def test_demo_has_the_loop_at_every_step_once_C1_C2_F11():
     assert CaseRefollow.objects.count() == 1  # the closed complaint; praise is not re-followed
     assert DisposalForm.objects.filter(status="department").count() == 2
     assert Escalation.objects.count() == 1
+
+
+def test_demo_has_follow_ups_done_so_reports_have_numbers_R1_R3():
+    """Issue 7: past windows mostly done through the workspace services, inside the window,
+    each with its record and questionnaire; last month closed and summarised by the job."""
+    from django.utils import timezone
+
+    from careloop.followup.models import FollowUpRecord, FollowUpTask
+    from careloop.reports.models import MonthlySnapshot, Summary
+    from careloop.reports.periods import last_month
+    from careloop.surveys.models import Response
+
+    call_command("demo", "--password", "Demo-Pass-2026!", stdout=io.StringIO())
+    done = FollowUpTask.objects.filter(status="completed")
+    history = done.filter(record__opinions__in=["", "希望出院结算更快一些", "病房晚上有点吵",
+                                                "护士讲解很耐心，谢谢"])  # fmt: skip
+    assert history.count() > 100
+    local = timezone.get_current_timezone()
+    for task in history.select_related("record"):
+        day = task.completed_at.astimezone(local).date()
+        assert task.window_start <= day <= task.window_end, task.pk
+        assert task.record.overall in {"very_good", "good", "fair", "poor"}
+    assert Response.objects.filter(task__in=history).count() == history.count()
+    assert FollowUpRecord.objects.count() == done.count() - done.filter(channel="sms").count()
+    month = last_month()
+    assert MonthlySnapshot.objects.filter(month=month.start).count() > 5
+    assert Summary.objects.filter(kind="month", period_key=month.key).count() == 1
+    # Built once: a second run adds no follow-ups.
+    before = done.count()
+    call_command("demo", stdout=io.StringIO())
+    assert FollowUpTask.objects.filter(status="completed").count() == before

@@ -4,6 +4,7 @@ from django.core.management.base import BaseCommand
 
 from careloop.audit.context import Actor, acting_as
 from careloop.demo.builder import build_demo
+from careloop.demo.history import build_history
 from careloop.demo.loop import build_loop
 from careloop.demo.patients import build_patients, plan_demo
 
@@ -23,6 +24,7 @@ class Command(BaseCommand):
             result = build_demo(seed=seed, password=password, reset_passwords=reset_passwords)
             visits = build_patients(seed=seed)
             planned = plan_demo()
+            history = build_history(seed=seed)
             loop = build_loop()
         self.stdout.write(
             f"演示医院就绪：新建科室 {result.created_departments} 个，账户 {result.created_users} 个，"
@@ -32,6 +34,11 @@ class Command(BaseCommand):
             f"回访制度已启用：{'、'.join(planned['policies'])}；回访任务新建 {planned['created']} 条，"
             f"今日待回访 {planned['due']} 条"
         )
+        if history["completed"]:
+            self.stdout.write(
+                f"已完成的回访（统计示例）：{history['completed']} 条；"
+                f"已生成月度统计与领导汇总 {history['months']} 份"
+            )
         if loop["cases"]:
             self.stdout.write(
                 f"投诉与处置示例：案件 {loop['cases']} 件，处置反馈表 {loop['disposal']} 份，"

@@ -274,6 +274,8 @@ CARELOOP_SATISFACTION_MODE = env_str("CARELOOP_SATISFACTION_MODE", "top2")
 CARELOOP_SURVEY_LINK_DAYS = env_int("CARELOOP_SURVEY_LINK_DAYS", 7)
 CARELOOP_ATTACHMENT_MAX_MB = env_int("CARELOOP_ATTACHMENT_MAX_MB", 10)
 CARELOOP_PUBLIC_BASE_URL = env_str("CARELOOP_PUBLIC_BASE_URL", "").rstrip("/")
+# R1: the follow-up policy the monthly department table shows first (blank: every policy).
+CARELOOP_R1_POLICY = env_str("CARELOOP_R1_POLICY", "discharge-nurse")
 # The home page's per-role dashboard, loaded by name so that core does not import reports.
 CARELOOP_DASHBOARD = "careloop.reports.dashboard.build"
 

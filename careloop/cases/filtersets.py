@@ -49,6 +49,10 @@ class CaseFilterSet(django_filters.FilterSet):
     category = django_filters.ModelChoiceFilter(
         queryset=CaseCategory.objects.all(), label=_("分类"), method="filter_category"
     )
+    # The dashboards' "未结投诉": everything not yet closed, whatever its step.
+    open = django_filters.BooleanFilter(
+        method="filter_open", label=_("仅未关闭"), widget=forms.CheckboxInput
+    )
     deadline = django_filters.ChoiceFilter(
         choices=[(DeadlineState.NEAR, DeadlineState.NEAR.label),
                  (DeadlineState.OVERDUE, DeadlineState.OVERDUE.label)],
@@ -96,6 +100,11 @@ class CaseFilterSet(django_filters.FilterSet):
         if not value:
             return queryset
         return queryset.filter(Q(category=value) | Q(category__parent=value))
+
+    def filter_open(self, queryset, name, value):
+        if not value:
+            return queryset
+        return queryset.exclude(status=CaseStatus.CLOSED)
 
     def filter_deadline(self, queryset, name, value):
         if not value:

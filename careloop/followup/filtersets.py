@@ -39,6 +39,19 @@ class TaskFilterSet(django_filters.FilterSet):
         label=_("窗口止"),
         widget=forms.DateInput(attrs={"type": "date"}),
     )
+    # Dashboard links ("done today") and supervisors: when the call was finished (local day).
+    completed_from = django_filters.DateFilter(
+        field_name="completed_at",
+        lookup_expr="date__gte",
+        label=_("完成日期起"),
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+    completed_to = django_filters.DateFilter(
+        field_name="completed_at",
+        lookup_expr="date__lte",
+        label=_("完成日期止"),
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
     overdue = django_filters.BooleanFilter(
         method="filter_overdue", label=_("仅逾期"), widget=forms.CheckboxInput
     )
@@ -56,6 +69,8 @@ class TaskFilterSet(django_filters.FilterSet):
             "assignee",
             "window_from",
             "window_to",
+            "completed_from",
+            "completed_to",
             "overdue",
         ]
 

@@ -34,10 +34,7 @@ from careloop.reports.definitions import Figures, percent, total
 from careloop.reports.queries import (
     ON_TIME,
     _with_completed_on,
-    completed_q,
     department_figures,
-    finished_q,
-    overdue_q,
 )
 
 TEMPLATE = "reports/partials/dashboard.html"
@@ -126,7 +123,12 @@ def personal_panel(user, moment: dt.datetime) -> Panel:
     # The queue's own counters, so the numbers equal what the queue page shows (F6/F7).
     counts = q.queue_counts(user, moment)
     mine = _with_completed_on(FollowUpTask.objects.visible_to(user).filter(assignee=user))
-    done_month = completed_q(month)
+    finished_month = Q(
+        status__in=(TaskStatus.COMPLETED, TaskStatus.UNREACHABLE),
+        completed_at__gte=month.start_dt(),
+        completed_at__lt=month.end_dt(),
+    )
+    done_month = finished_month & Q(status=TaskStatus.COMPLETED)
     row = mine.order_by().aggregate(
         in_progress=Count("pk", filter=Q(status=TaskStatus.IN_PROGRESS)),
         unreachable_today=Count(
@@ -137,19 +139,18 @@ def personal_panel(user, moment: dt.datetime) -> Panel:
                 completed_at__lt=day_end,
             ),
         ),
-        # R5 over my tasks: the same attribution rule as every report (queries.py).
+        # My month is my work: the calls I finished this month by the day I finished them (so
+        # the task list filtered by completion date shows exactly these), with the R5 rates
+        # (definitions.py) over them. The department's month (R1) attributes by window instead.
         completed=Count("pk", filter=done_month),
-        unreachable=Count("pk", filter=finished_q(month) & Q(status=TaskStatus.UNREACHABLE)),
-        overdue=Count("pk", filter=overdue_q(month, today)),
+        unreachable=Count("pk", filter=finished_month & Q(status=TaskStatus.UNREACHABLE)),
         on_time=Count("pk", filter=done_month & ON_TIME),
     )
     f = Figures(
         completed=row["completed"],
         unreachable=row["unreachable"],
-        overdue=row["overdue"],
         on_time=row["on_time"],
     )
-    f.due = f.completed + f.unreachable + f.overdue
 
     queue = url("workspace:queue")
 
@@ -160,10 +161,12 @@ def personal_panel(user, moment: dt.datetime) -> Panel:
         Tile("due", _("今日待回访"), counts.due, queue),
         Tile("overdue", _("逾期"), counts.overdue, queue, tone="danger" if counts.overdue else ""),
         Tile("in_progress", _("回访中"), row["in_progress"], tasks(status="in_progress")),
-        Tile("done_today", _("今日已完成"), counts.done_today, tasks(status="completed"),
+        Tile("done_today", _("今日已完成"), counts.done_today,
+             tasks(completed_from=today.isoformat(), completed_to=today.isoformat()),
              tone="success", note=_("含今日失访，与今日回访页一致")),
         Tile("unreachable_today", _("今日失访"), row["unreachable_today"],
-             tasks(status="unreachable")),
+             tasks(status="unreachable", completed_from=today.isoformat(),
+                   completed_to=today.isoformat())),
     ]  # fmt: skip
     if q.takes_pool(user):
         tiles.append(
@@ -175,12 +178,13 @@ def personal_panel(user, moment: dt.datetime) -> Panel:
                 note=_("含在今日待回访中"),
             )
         )
+    span = {"completed_from": month.start.isoformat(), "completed_to": month.last.isoformat()}
     more = [
-        Tile("month_completed", _("本月已完成"), f.completed, tasks(status="completed")),
+        Tile("month_completed", _("本月已完成"), f.completed, tasks(status="completed", **span)),
         Tile("month_contact", _("回访成功率"), percent(f.contact_success_rate),
-             tasks(status="unreachable"), note=_("已完成 ÷（已完成 + 失访）")),
-        Tile("month_on_time", _("及时率"), percent(f.on_time_rate), tasks(status="completed"),
-             note=_("窗口内完成 ÷ 已完成")),
+             tasks(status="unreachable", **span), note=_("已完成 ÷（已完成 + 失访）")),
+        Tile("month_on_time", _("及时率"), percent(f.on_time_rate),
+             tasks(status="completed", **span), note=_("窗口内完成 ÷ 已完成")),
     ]  # fmt: skip
     panel = Panel(
         "personal",
@@ -219,25 +223,10 @@ def _my_escalations(user, moment) -> list[Tile]:
 def _month_figures(
     month: periods.Period, departments: list[int] | None, today: dt.date
 ) -> tuple[dict[int, Figures], dict[int, object]]:
-    """Figures per department for a month: a closed month from its snapshots (the numbers that
-    were reported, one query), the current month — or a past month nobody closed yet — live.
-    Also the snapshots' satisfaction per department (R4's ranking figure, as kept)."""
-    from careloop.reports.models import MonthlySnapshot
-    from careloop.reports.services import snapshot_figures
-
-    if month.end <= today:
-        snaps = MonthlySnapshot.objects.filter(month=month.start)
-        if departments is not None:
-            snaps = snaps.filter(department_id__in=departments)
-        snaps = list(snaps)
-        closed = bool(snaps) or (
-            departments is not None and MonthlySnapshot.objects.filter(month=month.start).exists()
-        )
-        if closed:
-            return (
-                {s.department_id: snapshot_figures(s) for s in snaps},
-                {s.department_id: s.satisfaction for s in snaps},
-            )
+    """Figures per department for a month, counted live like the R1 page and the drill lists
+    the numbers open (a call recorded late moves both together); the kept snapshots are for the
+    ranking and the summaries, which say when they were made. Also the satisfaction per
+    department (Q3 over 总评价)."""
     figures = department_figures(month, departments=departments, today=today)
     return figures, {d: f.overall_satisfaction() for d, f in figures.items()}
 
@@ -326,7 +315,7 @@ def department_panels(user, moment: dt.datetime) -> list[Panel]:
                  tone="warning" if forms["n"] else "",
                  note=_("其中已逾期 %(n)s") % {"n": forms["overdue"]} if forms["overdue"] else ""),
             Tile("complaints", _("未结投诉"), cases["n"],
-                 url("cases:case_list", kind=CaseKind.COMPLAINT, department=dept.pk)),
+                 url("cases:case_list", kind=CaseKind.COMPLAINT, department=dept.pk, open="true")),
             Tile("complaints_overdue", _("逾期未答复投诉"), cases["overdue"],
                  url("cases:case_list", kind=CaseKind.COMPLAINT, department=dept.pk,
                      deadline=DeadlineState.OVERDUE),
@@ -413,7 +402,7 @@ def hospital_panel(user, moment: dt.datetime) -> Panel:
 
     more = [
         Tile("complaints", _("未结投诉"), complaints["n"],
-             listing("cases.view_case", "cases:case_list", kind=CaseKind.COMPLAINT)),
+             listing("cases.view_case", "cases:case_list", kind=CaseKind.COMPLAINT, open="true")),
         Tile("complaints_overdue", _("逾期未答复投诉"), complaints["overdue"],
              listing("cases.view_case", "cases:case_list", kind=CaseKind.COMPLAINT,
                      deadline=DeadlineState.OVERDUE),

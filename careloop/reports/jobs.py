@@ -22,17 +22,39 @@ def _missing(period: periods.Period) -> bool:
     return not Summary.objects.filter(kind=period.kind, period_key=period.key).exists()
 
 
+# A server down for longer than this is caught up by hand (careloop report summary …).
+CATCH_UP_MONTHS = 12
+
+
+def _months_to_do(last: periods.Period) -> list[periods.Period]:
+    """Last month, and every month since the newest monthly summary kept (a server that was down
+    for two months catches up both); on a fresh installation only last month."""
+    newest = (
+        Summary.objects.filter(kind=SummaryKind.MONTH, period_start__lt=last.start)
+        .order_by("-period_start")
+        .values_list("period_start", flat=True)
+        .first()
+    )
+    months = [last]
+    while newest is not None and len(months) < CATCH_UP_MONTHS:
+        before = months[0].previous()
+        if before.start <= newest:
+            break
+        months.insert(0, before)
+    return months
+
+
 def monthly_summaries(today: dt.date | None = None) -> dict:
     today = today or timezone.localdate()
-    last = periods.last_month(today)
     made = []
-    if _missing(last):
-        close_month(last, today=today)
-        generate(last, SummaryKind.MONTH, today=today)
-        made.append(last.key)
-    if last.start.month % 3 == 0:
-        quarter = periods.quarter(last.start.year, last.start.month // 3)
-        if _missing(quarter):
-            generate(quarter, SummaryKind.QUARTER, today=today)
-            made.append(quarter.key)
+    for month in _months_to_do(periods.last_month(today)):
+        if _missing(month):
+            close_month(month, today=today)
+            generate(month, SummaryKind.MONTH, today=today)
+            made.append(month.key)
+        if month.start.month % 3 == 0:
+            quarter = periods.quarter(month.start.year, month.start.month // 3)
+            if _missing(quarter):
+                generate(quarter, SummaryKind.QUARTER, today=today)
+                made.append(quarter.key)
     return {"generated": made}

@@ -171,6 +171,20 @@ class Table:
         return [*self.rows, *([self.total] if self.total else [])]
 
 
+def default_policy():
+    """The policy the R1 page shows first (setting ``CARELOOP_R1_POLICY``, a slug; by default
+    the wards' own 15–30-day call of seed 003, ``discharge-nurse``) when it is active; None
+    (every policy) otherwise."""
+    from django.conf import settings
+
+    from careloop.followup.models import Policy
+
+    slug = getattr(settings, "CARELOOP_R1_POLICY", "")
+    if not slug:
+        return None
+    return Policy.objects.filter(slug=slug, is_active=True).first()
+
+
 def build(
     period: Period,
     *,

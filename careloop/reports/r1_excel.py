@@ -84,7 +84,9 @@ def workbook(table: Table, *, reporter: str) -> Workbook:
 
     row_no = FIRST_DATA_ROW
     for row in table.all_rows:
-        ws.cell(row=row_no, column=1, value=row.label).font = bold if row.is_total else Font()
+        label = ws.cell(row=row_no, column=1, value=row.label)
+        label.font = bold if row.is_total else Font()
+        label.data_type = "s"  # a department named "=…" stays text, never a formula
         for i, cell in enumerate(row.paper_cells(), start=2):
             # Plain counts are numbers; rates and "count（rate）" cells are the paper's text.
             value = cell.value if cell.kind == "count" else cell.text

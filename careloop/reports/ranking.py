@@ -243,7 +243,9 @@ class YearFlag:
 def window(last, months: int = WINDOW) -> list:
     """The ``months`` calendar months ending with the Period ``last``, oldest first."""
     out = [last]
-    while len(out) < months:
+    # Reports start in 2000-01 (periods.month): an earlier month does not exist, so a window
+    # near the start is shorter rather than an error.
+    while len(out) < months and out[-1].start > dt.date(2000, 1, 1):
         out.append(out[-1].previous())
     return out[::-1]
 
@@ -341,6 +343,8 @@ def year_ranking(year: int, *, departments=None, today=None) -> list[YearFlag]:
     # A run barring Y reaches six months in Y at the earliest in January: from August of Y-1.
     first = periods.month(year, 1)
     for _ in range(RUN_TO_FLAG - 1):
+        if first.start <= dt.date(2000, 1, 1):
+            break  # reports start in 2000-01
         first = first.previous()
     span = [p for p in window(last, WINDOW) if p.start >= first.start]
     found = year_flags(_rates(snapshots(span, today=today)), year)

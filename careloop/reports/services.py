@@ -37,11 +37,15 @@ def close_month(period: Period, *, by=None, today: dt.date | None = None) -> int
         for dept_id, f in figures.items()
     ]
     with transaction.atomic():
+        # Two first views of an old month's ranking close it at once: the month's mark is
+        # locked first, so the second waits and replaces the rows instead of colliding on the
+        # unique (month, department).
+        ClosedMonth.objects.get_or_create(month=period.start)
+        mark = ClosedMonth.objects.select_for_update().get(month=period.start)
         MonthlySnapshot.objects.filter(month=period.start).delete()
         MonthlySnapshot.objects.bulk_create(rows)
-        ClosedMonth.objects.update_or_create(
-            month=period.start, defaults={"closed_at": now, "departments": len(rows)}
-        )
+        mark.closed_at, mark.departments = now, len(rows)
+        mark.save(update_fields=["closed_at", "departments"])
     if by is not None:
         record_event(
             "update",

@@ -62,7 +62,7 @@ def trend_months(period: Period) -> list[Period]:
     """The twelve months ending with the period's last month."""
     last = month(period.last.year, period.last.month)
     months = [last]
-    while len(months) < TREND_MONTHS:
+    while len(months) < TREND_MONTHS and months[0].start > dt.date(2000, 1, 1):
         months.insert(0, months[0].previous())
     return months
 

@@ -19,7 +19,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from careloop.surveys.choices import CHOICE_KINDS, ResponseChannel, VersionStatus
+from careloop.surveys.choices import CHOICE_KINDS, QuestionKind, ResponseChannel, VersionStatus
 from careloop.surveys.models import (
     Question,
     Questionnaire,
@@ -142,6 +142,18 @@ def check_publishable(version: QuestionnaireVersion) -> list[str]:
     for q in questions:
         if q.kind in CHOICE_KINDS and len(q.options) < 2:
             problems.append(_("“%(text)s”至少需要两个选项") % {"text": q.text})
+    # Q3/R1 count one rating per dimension per follow-up (the paper form asks 出院指导 — diet,
+    # medication, re-check, rehabilitation — as one rating): a second rated question of the same
+    # dimension would count one patient twice in the monthly table.
+    seen: dict[str, str] = {}
+    for q in questions:
+        if q.kind == QuestionKind.RATING and q.dimension:
+            if q.dimension in seen:
+                problems.append(
+                    _("“%(a)s”和“%(b)s”都计入统计维度“%(dim)s”；每个维度只能有一道评价题")
+                    % {"a": seen[q.dimension], "b": q.text, "dim": q.get_dimension_display()}
+                )
+            seen.setdefault(q.dimension, q.text)
     return problems
 
 

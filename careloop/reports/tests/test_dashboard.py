@@ -23,6 +23,8 @@ pytestmark = pytest.mark.django_db
 
 TZ = dt.timezone(dt.timedelta(hours=8))
 NOW = dt.datetime(2026, 4, 15, 10, 30, tzinfo=TZ)
+TODAY = "2026-04-15"
+APRIL = {"completed_from": "2026-04-01", "completed_to": "2026-04-30"}
 d = dt.date
 
 
@@ -180,13 +182,16 @@ def test_agent_sees_their_day_and_month_each_number_a_link_R5(personas, agent_da
         "due": (queue, "3"),
         "overdue": (queue, "1"),
         "in_progress": (tasks(status="in_progress"), "0"),
-        "done_today": (tasks(status="completed"), "2"),
-        "unreachable_today": (tasks(status="unreachable"), "0"),
+        "done_today": (tasks(completed_from=TODAY, completed_to=TODAY), "2"),
+        "unreachable_today": (
+            tasks(status="unreachable", completed_from=TODAY, completed_to=TODAY),
+            "0",
+        ),
         "pool": (queue, "1"),
         # April: done_a, done_b, done_early completed, one unreachable → 3 / 4; on time: 2 / 3.
-        "month_completed": (tasks(status="completed"), "3"),
-        "month_contact": (tasks(status="unreachable"), "75.00%"),
-        "month_on_time": (tasks(status="completed"), "66.67%"),
+        "month_completed": (tasks(status="completed", **APRIL), "3"),
+        "month_contact": (tasks(status="unreachable", **APRIL), "75.00%"),
+        "month_on_time": (tasks(status="completed", **APRIL), "66.67%"),
     }
     assert 'data-panel="personal"' in html
     assert 'data-panel="department"' not in html and 'data-panel="hospital"' not in html
@@ -208,6 +213,11 @@ def test_agent_links_open_pages_that_answer(personas, agent_day):
     client = client_for(personas["agent"])
     for href, _value in tiles(dashboard(client.get("/").content.decode())).values():
         assert client.get(href).status_code == 200, href
+    # The day's numbers open lists of exactly that many tasks (the list pages' "共 N 条").
+    got = tiles(dashboard(client.get("/").content.decode()))
+    for key in ("done_today", "unreachable_today", "in_progress", "month_completed"):
+        href, value = got[key]
+        assert f"共 {value} 条" in client.get(href).content.decode(), key
 
 
 # -- nurses and doctors: their own tasks, and escalations addressed to them (F11) -------------
@@ -353,7 +363,10 @@ def test_department_head_sees_their_department_only_R5(personas, org, month_data
         link("cases:disposal_list", tab="department", department=cardio),
         "1",
     )
-    assert got["complaints"] == (link("cases:case_list", kind="complaint", department=cardio), "2")
+    assert got["complaints"] == (
+        link("cases:case_list", kind="complaint", department=cardio, open="true"),
+        "2",
+    )
     assert got["complaints_overdue"] == (
         link("cases:case_list", kind="complaint", department=cardio, deadline="overdue"),
         "1",
@@ -372,20 +385,22 @@ def test_department_head_case_links_list_the_same_numbers(personas, org, loop_it
 
 
 @time_machine.travel(NOW, tick=False)
-def test_closed_month_shows_the_reported_snapshot_R4(personas, org, month_data):
-    """Last month comes from its snapshot (what was reported and ranked), not a recount."""
+def test_last_month_is_counted_live_like_the_list_it_opens_R5(personas, org, month_data):
+    """A call recorded late for last month moves the dashboard number and its drill list
+    together (the snapshot kept for the ranking does not freeze the dashboard)."""
     from careloop.followup.models import FollowUpTask
     from careloop.reports.periods import month
     from careloop.reports.services import close_month
 
     close_month(month(2026, 3), today=d(2026, 4, 1))
-    # A late correction after the month was closed does not move the reported number.
     FollowUpTask.objects.filter(department=org["cardio"], completed_at__month=3).update(
         status=TaskStatus.UNREACHABLE
     )
-    got = tiles(dashboard(client_for(personas["dept_head"]).get("/").content.decode()))
-    assert got["completed-2026-03"][1] == "1"
-    assert got["satisfaction-2026-03"][1] == "100.00%"
+    client = client_for(personas["dept_head"])
+    got = tiles(dashboard(client.get("/").content.decode()))
+    assert got["completed-2026-03"][1] == "0"
+    href = got["completed-2026-03"][0]
+    assert 'id="drill-count">0<' in client.get(href).content.decode()
 
 
 # -- the hospital: medical affairs (with lists) and leadership (numbers only) ----------------
@@ -474,7 +489,6 @@ def test_home_renders_when_the_dashboard_cannot_be_loaded(personas, settings):
 def test_home_page_query_count_is_bounded(personas, month_data, loop_items, agent_day, persona,
                                           django_assert_max_num_queries):  # fmt: skip
     client = client_for(personas[persona])
-    # Worst case: last month not closed yet, so it is counted live (5 queries more than from
-    # its snapshot); 24 for a department head today.
+    # Both months are counted live (five queries each); 24 for a department head today.
     with django_assert_max_num_queries(25):
         assert client.get("/").status_code == 200

@@ -153,3 +153,31 @@ def test_exports_are_audited_R1(month, personas):
         "导出病人回访科室月度统计表 2026-10 心血管内科病区（pdf，1 个科室）",
     ]
     assert {e.actor_id for e in events} == {personas["dept_head"].pk}
+
+
+def test_the_wards_policy_is_shown_first_and_all_policies_one_choice_away_R1(
+    month, personas, settings
+):
+    """With the service centre's call and the ward's call both active, the paper form counts
+    the ward's (CARELOOP_R1_POLICY): 回访人数 per discharge, not per task. policy= shows all."""
+    from careloop.followup.models import FollowUpTask, Policy
+
+    ward = Policy.objects.get(slug="r1-policy")
+    settings.CARELOOP_R1_POLICY = "r1-policy"
+    # A second active policy with one more completed call in cardiology in October.
+    other = FollowUpTask.objects.filter(department__code="XNK", status="completed").first()
+    extra_policy = Policy.objects.create(slug="kf-extra", name="客服中心回访", is_active=True)
+    stage = other.stage
+    stage.pk = None
+    stage.policy = extra_policy
+    stage.save()
+    other.pk = None
+    other.policy, other.stage = extra_policy, stage
+    other.save()
+    client = client_for(personas["medical_affairs"])
+    with time_machine.travel(TODAY, tick=False):
+        first = client.get(URL, {"month": "2026-10"}).content.decode()
+        every = client.get(URL, {"month": "2026-10", "policy": ""}).content.decode()
+    assert f'<option value="{ward.pk}" selected>' in first
+    assert table_rows(first)["心血管内科病区"][1] == "4"  # r1_month: 回访人数 4
+    assert table_rows(every)["心血管内科病区"][1] == "5"  # the other policy's call added

@@ -323,3 +323,10 @@ def test_snapshots_closed_from_follow_ups_flag_the_right_department_R4(org, peop
     assert FLAG in compact(response)
     assert re.findall(r'<tr data-department="(\w+)"', html) == ["KFZX", "YWK", "XNK", "GK"]
     assert "第3名/共4个科室心血管内科病区50.00%2后两位3" in compact(response)
+
+
+@pytest.mark.parametrize("query", [{"month": "2000-01"}, {"month": "2000-05"}, {"year": "2000"}])
+def test_the_first_months_of_2000_rank_without_error_R4(months, people, query):
+    """The six-month window near 2000-01 is shorter, never before 2000-01 (was a 500)."""
+    response = client_for(people["medical_affairs"]).get(URL, query)
+    assert response.status_code == 200

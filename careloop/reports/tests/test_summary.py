@@ -305,3 +305,13 @@ def test_charts_on_screen_parse_as_svg_R3(kept, people):
 
     for svg in make_charts(kept.data).values():
         ET.fromstring(svg)
+
+
+def test_a_summary_of_the_first_months_has_a_shorter_trend_not_an_error_R3(month, people):
+    """Reports start in 2000-01: the trend of 2000-06 has six months, not twelve (was a 500)."""
+    response = client_for(people["medical_affairs"]).post(
+        "/reports/summary/generate/", {"period": "2000-06"}
+    )
+    assert response.status_code == 302
+    summary = Summary.objects.get(period_key="2000-06")
+    assert [m["key"] for m in summary.data["trend"]][:1] == ["2000-01"]

@@ -86,3 +86,19 @@ def test_the_job_can_be_registered_R3():
         "reports-monthly", "careloop.reports.jobs.monthly_summaries", daily_at=time(2, 30)
     )
     assert spec.func is monthly_summaries
+
+
+@pytest.mark.django_db
+def test_a_server_down_for_two_months_catches_up_both_R3():
+    """After the September summary, nothing ran until 2026-12-02: October and November are both
+    generated (and nothing before September again)."""
+    from careloop.reports import periods
+
+    with time_machine.travel(moment("2026-10-01 03:00"), tick=False):
+        assert monthly_summaries()["generated"] == ["2026-09", "2026-Q3"]
+    with time_machine.travel(moment("2026-12-02 03:00"), tick=False):
+        assert monthly_summaries()["generated"] == ["2026-10", "2026-11"]
+    assert sorted(Summary.objects.values_list("period_key", flat=True)) == [
+        "2026-09", "2026-10", "2026-11", "2026-Q3"
+    ]  # fmt: skip
+    assert periods.last_month(dt.date(2026, 12, 2)).key == "2026-11"

@@ -91,7 +91,14 @@ def monthly(request):
     allowed = scope.department_ids(request.user)
     if allowed == []:
         raise PermissionDenied
-    form = ReportFilterForm.from_query(request.GET, allowed=allowed)
+    query = request.GET
+    if "policy" not in query and (default := r1.default_policy()) is not None:
+        # The paper form counts one follow-up per discharge: with several policies active (the
+        # service centre's call and the ward's), 回访人数 would add both and pass 出院人数.
+        # "全部制度" (policy=) is still one choice away.
+        query = query.copy()
+        query["policy"] = str(default.pk)
+    form = ReportFilterForm.from_query(query, allowed=allowed)
     context = {"form": form, "title": _("病人回访科室月度统计表")}
     if not form.is_valid():
         return render(request, "reports/monthly.html", context, status=400)

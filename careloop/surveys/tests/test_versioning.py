@@ -160,3 +160,21 @@ def test_discarding_a_draft_leaves_the_published_version_Q1(surveys, inpatient):
     services.discard_draft(draft)
     assert list(surveys["inpatient"].versions.values_list("number", "status")) == [(1, "published")]
     assert inpatient.questions.count() == 7
+
+
+def test_two_rated_questions_of_one_dimension_cannot_be_published_Q3_R1(db):
+    """One rating per dimension per follow-up: otherwise the monthly table (R1) would count one
+    patient's 出院指导 twice."""
+    questionnaire = services.create_questionnaire(
+        code="guide", name="出院指导问卷", audience="inpatient"
+    )
+    draft = questionnaire.versions.get()
+    for code, text in (("diet", "膳食指导满意吗？"), ("drugs", "服药指导满意吗？")):
+        services.save_question(
+            Question(version=draft, code=code, text=text, kind="rating", dimension="guidance")
+        )
+    with pytest.raises(services.ServiceError, match="每个维度只能有一道评价题"):
+        services.publish_version(draft)
+    Question.objects.filter(version=draft, code="drugs").update(dimension="")
+    services.publish_version(draft)
+    assert services.current_version("guide").pk == draft.pk

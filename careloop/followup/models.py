@@ -346,6 +346,10 @@ class FollowUpTask(models.Model):
                 ],
             ),
             models.Index(fields=["assignee", "completed_at"], name="followup_task_done_idx"),
+            # R5 (reports): a month's tasks are those whose window closed in it or that were
+            # finished in it — two ranges the monthly figures read through these indexes.
+            models.Index(fields=["window_end"], name="followup_task_wend_idx"),
+            models.Index(fields=["completed_at"], name="followup_task_done_at_idx"),
         ]
         permissions = [
             ("lift_exclusion", _("解除不予回访")),

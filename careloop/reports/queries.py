@@ -10,7 +10,18 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 
-from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
+from django.db.models import (
+    BooleanField,
+    Case,
+    Count,
+    Exists,
+    F,
+    OuterRef,
+    Q,
+    QuerySet,
+    Value,
+    When,
+)
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
@@ -43,19 +54,28 @@ def _p(prefix: str, name: str) -> str:
 
 
 def finished_q(period: Period, prefix: str = "") -> Q:
-    """Completed or unreachable, attributed to the earlier of finishing day and window end."""
+    """Completed or unreachable, attributed to the earlier of finishing day and window end.
+
+    Written as two ranges — the window closed in the period (finished by then or later), or the
+    window closes later and the task was finished in the period — so that the database reads
+    the window_end and completed_at indexes instead of every task (bench/report)."""
     start_dt, end_dt = period.start_dt(), period.end_dt()
+    window_closed_in_period = Q(
+        **{
+            _p(prefix, "window_end__gte"): period.start,
+            _p(prefix, "window_end__lt"): period.end,
+            _p(prefix, "completed_at__gte"): start_dt,
+        }
+    )
+    finished_early_in_period = Q(
+        **{
+            _p(prefix, "completed_at__gte"): start_dt,
+            _p(prefix, "completed_at__lt"): end_dt,
+            _p(prefix, "window_end__gte"): period.end,
+        }
+    )
     return Q(**{_p(prefix, "status__in"): FINISHED}) & (
-        Q(
-            **{
-                _p(prefix, "completed_at__gte"): start_dt,
-                _p(prefix, "window_end__gte"): period.start,
-            }
-        )
-        & (
-            Q(**{_p(prefix, "completed_at__lt"): end_dt})
-            | Q(**{_p(prefix, "window_end__lt"): period.end})
-        )
+        window_closed_in_period | finished_early_in_period
     )
 
 
@@ -149,7 +169,7 @@ def department_figures(
     ``departments`` None means every department (the caller applies the user's scope, O3);
     ``policies`` narrows to the tasks of some follow-up policies (blank: all).
     """
-    from careloop.followup.models import FollowUpRecord, FollowUpTask
+    from careloop.followup.models import FollowUpTask
     from careloop.patients.models import Visit
     from careloop.surveys.models import Answer
 
@@ -160,10 +180,14 @@ def department_figures(
     def fig(dept_id: int) -> Figures:
         return out.setdefault(dept_id, Figures())
 
+    # 1. The tasks, with the record's 总评价 (LEFT JOIN, one-to-one) in the same scan.
     tasks = _narrow(
         FollowUpTask.objects.filter(counted_q(period, today)), "", departments, policies
     )
     done = Q(status=TaskStatus.COMPLETED)
+    overall_by_record = {
+        f"overall_{r}": Count("pk", filter=done & Q(record__overall=r)) for r in RATINGS
+    }
     rows = (
         _with_completed_on(tasks)
         .order_by()
@@ -176,6 +200,7 @@ def department_figures(
             on_time=Count("pk", filter=ON_TIME),
             phone=Count("pk", filter=done & Q(channel=Channel.PHONE)),
             home_visit=Count("pk", filter=done & Q(channel=Channel.HOME_VISIT)),
+            **overall_by_record,
         )
     )
     for row in rows:
@@ -185,13 +210,21 @@ def department_figures(
         f.phone, f.home_visit = row["phone"], row["home_visit"]
         f.other_channel = f.completed - f.phone - f.home_visit
         f.due = f.completed + f.unreachable + f.overdue
+        for r in RATINGS:
+            f.overall[r] += row[f"overall_{r}"]
 
+    # 2. The discharges (出院人数).
     visits = Visit.objects.filter(discharges_q(period))
     if departments is not None:
         visits = visits.filter(department_id__in=departments)
     for dept_id, n in visits.order_by().values_list("department_id").annotate(n=Count("pk")):
         fig(dept_id).discharges = n
 
+    # 3. The ratings of the completed follow-ups' latest questionnaires, per dimension; rows
+    # are also told whether the follow-up has a record with a 总评价. 总评价 is the record's
+    # (the workspace copies the questionnaire's into it unless the agent chose one), or, for a
+    # follow-up without one (a patient's own answers through a survey link), the
+    # questionnaire's overall rating.
     answers = _narrow(
         Answer.objects.filter(completed_q(period, "response__task__"), latest_answer_q()).exclude(
             rating=""
@@ -200,35 +233,25 @@ def department_figures(
         departments,
         policies,
     ).exclude(dimension="")
+    unrecorded = Case(
+        When(
+            Q(response__task__record__isnull=True) | Q(response__task__record__overall=""),
+            then=Value(True),
+        ),
+        default=Value(False),
+        output_field=BooleanField(),
+    )
     rated = (
-        answers.order_by()
-        .values_list("response__task__department_id", "dimension", "rating")
-        .annotate(n=Count("pk"))
-    )
-    for dept_id, dim, rating, n in rated:
-        fig(dept_id).ratings.setdefault(dim, empty_counts())[rating] += n
-
-    # 总评价: the record's (the workspace copies the questionnaire's into it unless the agent
-    # chose one), or, for a follow-up without a record (a patient's own answers through a
-    # survey link), the questionnaire's overall rating.
-    records = _narrow(
-        FollowUpRecord.objects.filter(completed_q(period, "task__")).exclude(overall=""),
-        "task__",
-        departments,
-        policies,
-    )
-    for dept_id, rating, n in (
-        records.order_by().values_list("task__department_id", "overall").annotate(n=Count("pk"))
-    ):
-        fig(dept_id).overall[rating] += n
-    for dept_id, rating, n in (
-        answers.filter(dimension="overall")
-        .filter(Q(response__task__record__isnull=True) | Q(response__task__record__overall=""))
+        answers.annotate(unrecorded=unrecorded)
         .order_by()
-        .values_list("response__task__department_id", "rating")
+        .values_list("response__task__department_id", "dimension", "rating", "unrecorded")
         .annotate(n=Count("pk"))
-    ):
-        fig(dept_id).overall[rating] += n
+    )
+    for dept_id, dim, rating, no_record_overall, n in rated:
+        f = fig(dept_id)
+        f.ratings.setdefault(dim, empty_counts())[rating] += n
+        if dim == "overall" and no_record_overall:
+            f.overall[rating] += n
     return out
 
 

@@ -489,6 +489,6 @@ def test_home_renders_when_the_dashboard_cannot_be_loaded(personas, settings):
 def test_home_page_query_count_is_bounded(personas, month_data, loop_items, agent_day, persona,
                                           django_assert_max_num_queries):  # fmt: skip
     client = client_for(personas[persona])
-    # Both months are counted live (five queries each); 24 for a department head today.
+    # Both months are counted live (three queries each).
     with django_assert_max_num_queries(25):
         assert client.get("/").status_code == 200

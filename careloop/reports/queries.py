@@ -225,8 +225,12 @@ def department_figures(
     # (the workspace copies the questionnaire's into it unless the agent chose one), or, for a
     # follow-up without one (a patient's own answers through a survey link), the
     # questionnaire's overall rating.
+    # The month's completed tasks are found first (through the window_end / completed_at
+    # indexes), then their answers by task — filtering on the joined task instead made both
+    # databases read every answer (bench/report: 1.8 s → 0.35 s on SQLite at 1M tasks).
+    month_done = FollowUpTask.objects.filter(completed_q(period)).values("pk")
     answers = _narrow(
-        Answer.objects.filter(completed_q(period, "response__task__"), latest_answer_q()).exclude(
+        Answer.objects.filter(latest_answer_q(), response__task_id__in=month_done).exclude(
             rating=""
         ),
         "response__task__",

@@ -11,6 +11,7 @@ BENCHMARKS = {
     "queue": "bench.queue_bench",
     "plan": "bench.plan_bench",
     "sweep": "bench.sweep_bench",
+    "report": "bench.report_bench",
 }
 
 

@@ -330,3 +330,12 @@ def test_the_first_months_of_2000_rank_without_error_R4(months, people, query):
     """The six-month window near 2000-01 is shorter, never before 2000-01 (was a 500)."""
     response = client_for(people["medical_affairs"]).get(URL, query)
     assert response.status_code == 200
+
+
+def test_the_page_says_when_the_month_was_closed_R4(months, people):
+    """The ranking reads the closed month; the page says when it was generated."""
+    from careloop.reports.services import close_month
+
+    close_month(periods.month(2026, 6), today=dt.date(2026, 7, 2))
+    html = client_for(people["medical_affairs"]).get(URL, {"month": "2026-06"}).content.decode()
+    assert 'id="ranking-closed"' in html and "按 2026年6月 的月度统计排名（生成于" in html

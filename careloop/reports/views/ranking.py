@@ -19,6 +19,7 @@ from django.views.decorators.http import require_POST
 
 from careloop.core.permissions import require_perm
 from careloop.reports import periods, scope, services
+from careloop.reports.models import ClosedMonth
 from careloop.reports.ranking import RUN_TO_FLAG, month_ranking, year_ranking
 
 
@@ -83,7 +84,15 @@ def ranking(request):
         error = error or str(exc)
         month = periods.last_month(today)
     result = month_ranking(month, departments=allowed, today=today)
-    context.update(month=month, result=result, error=error, year_default=month.start.year)
+    # The ranking reads the month as closed (R4): say when, since later calls do not move it.
+    closed = ClosedMonth.objects.filter(month=month.start).values_list("closed_at", flat=True)
+    context.update(
+        month=month,
+        result=result,
+        error=error,
+        year_default=month.start.year,
+        closed_at=closed.first(),
+    )
     return render(request, "reports/ranking.html", context)
 
 

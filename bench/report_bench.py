@@ -12,8 +12,8 @@ BENCH_REPORT_RUNS the number of timed runs (default 3, the best counts); BENCH_R
 prints the slowest statement of (a) and the plans (EXPLAIN (ANALYZE, BUFFERS) on PostgreSQL,
 EXPLAIN QUERY PLAN on SQLite) of it and of (b); BENCH_REPORT_VARIANTS=1 also times other
 formulations of the hand-written statement; BENCH_REPORT_PROPOSALS=1 measures proposals one at
-a time against (b) — PostgreSQL session settings (jit, random_page_cost), a rewrite of the
-answers statement patched in, the followup 0005 reports indexes taken away, a candidate index;
+a time against (b) — PostgreSQL session settings (jit, random_page_cost), the followup 0005
+reports indexes taken away, a candidate index on surveys_response (task_id, id);
 BENCH_REPORT_KEEP=DIR keeps the databases (the SQLite file in DIR, PostgreSQL's
 bench_report_<tasks>) and BENCH_REPORT_REUSE=1 measures a kept database again (migrated to the
 current schema and ANALYZEd first) instead of building it.
@@ -48,7 +48,6 @@ import shutil
 import sys
 import tempfile
 import time
-from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
 from bench.common import TemplateScratch, fingerprint, pg_reachable, timed_step
@@ -302,34 +301,6 @@ def _run_orm(period, today) -> dict[int, dict]:
     return {k: figures_to_dict(v) for k, v in department_figures(period, today=today).items()}
 
 
-@contextmanager
-def _answers_by_task_ids():
-    """PROPOSAL, a query rewrite tried by patching (not the product's code): the answers
-    statement finds its tasks with ``response__task_id__in=<the month's completed task ids>``
-    instead of the attribution filter on the joined task, so the database first reads the
-    month's tasks through the window_end / completed_at indexes and then their responses
-    by task_id. Yields a list that says whether the patch was used."""
-    from django.db.models import Q
-
-    from careloop.followup.models import FollowUpTask
-    from careloop.reports import queries as q
-
-    original, used = q.completed_q, []
-
-    def completed_q(period, prefix=""):
-        if prefix == "response__task__":
-            used.append(True)
-            ids = FollowUpTask.objects.filter(original(period)).values("pk")
-            return Q(response__task_id__in=ids)
-        return original(period, prefix)
-
-    q.completed_q = completed_q
-    try:
-        yield used
-    finally:
-        q.completed_q = original
-
-
 class _Recorder:
     """The statements (a) sends, with their parameters and times."""
 
@@ -345,12 +316,12 @@ class _Recorder:
 
 
 def _label(sql: str) -> str:
-    """Which of department_figures' queries a statement is."""
-    head = sql.split(" WHERE ")[0]
-    table = re.search(r'\bFROM "?(\w+)"?', head)
+    """Which of department_figures' statements this is: its table and the tables it joins."""
+    table = re.search(r'\bFROM "?(\w+)"?', sql)  # the first FROM (FILTER clauses come before)
+    rest = sql[table.end() :] if table else ""
+    joins = re.findall(r'(INNER|LEFT OUTER) JOIN "?(\w+)"?', re.split(r"\bWHERE\b", rest)[0])
     name = table.group(1) if table else "?"
-    extra = " (overall, no record)" if "IS NULL" in sql and name == "surveys_answer" else ""
-    return f"{name}{extra}"
+    return name + "".join(f" {'+' if kind == 'INNER' else '⟕'} {t}" for kind, t in joins)
 
 
 def _best(fn, runs: int) -> tuple[float, list[float], object]:
@@ -459,19 +430,16 @@ def _diff(orm: dict, hand: dict) -> str:
     return "(a) and (b) differ"
 
 
-def _scenarios(vendor: str, existing: set[str]) -> list[tuple[str, list[str], list[str], bool]]:
-    """(label, statements before, statements after, patch the answers statement)."""
-    out = [("as is", [], [], False)]
+def _scenarios(vendor: str, existing: set[str]) -> list[tuple[str, list[str], list[str]]]:
+    """(label, statements before, statements after)."""
+    out: list[tuple[str, list[str], list[str]]] = [("as is", [], [])]
     if vendor == "postgresql":
         jit, rpc = "SET jit = off", "SET random_page_cost = 1.1"
         out += [
-            ("SET jit = off", [jit], ["RESET jit"], False),
-            ("SET random_page_cost = 1.1", [rpc], ["RESET random_page_cost"], False),
-            ("jit off + random_page_cost 1.1", [jit, rpc], ["RESET ALL"], False),
+            ("SET jit = off", [jit], ["RESET jit"]),
+            ("SET random_page_cost = 1.1", [rpc], ["RESET random_page_cost"]),
+            ("jit off + random_page_cost 1.1", [jit, rpc], ["RESET ALL"]),
         ]
-    out.append(("answers statement driven by the month's task ids (rewrite)", [], [], True))
-    if vendor == "postgresql":
-        out.append(("rewrite + jit off + random_page_cost 1.1", [jit, rpc], ["RESET ALL"], True))
     have = [(name, column) for name, column in REPORT_INDEXES if name in existing]
     if have:
         out.append((
@@ -479,22 +447,20 @@ def _scenarios(vendor: str, existing: set[str]) -> list[tuple[str, list[str], li
             [*(f"DROP INDEX {name}" for name, _c in have), "ANALYZE followup_followuptask"],
             [*(f"CREATE INDEX {name} ON followup_followuptask ({column})" for name, column in have),
              "ANALYZE followup_followuptask"],
-            False,
         ))  # fmt: skip
     out.append((
         "index surveys_response (task_id, id)",
         ["CREATE INDEX bench_response_task_latest ON surveys_response (task_id, id)",
          "ANALYZE surveys_response"],
         ["DROP INDEX bench_response_task_latest", "ANALYZE surveys_response"],
-        False,
     ))  # fmt: skip
     return out
 
 
 def proposals(args: dict) -> dict:
     """Proposals measured in this database, each checked to give (a)'s numbers: PostgreSQL
-    settings for the session, a rewrite of the answers statement (patched in), the reports
-    indexes taken away, a candidate index (created, measured, dropped)."""
+    settings for the session, the reports indexes taken away (rebuilt after), a candidate
+    index (created, measured, dropped)."""
     from django.db import connection
 
     period, today = _period_and_today(args)
@@ -505,7 +471,7 @@ def proposals(args: dict) -> dict:
     with connection.cursor() as cursor:
         existing = set(connection.introspection.get_constraints(cursor, "followup_followuptask"))
     out = []
-    for label, setup, teardown, patch in _scenarios(vendor, existing):
+    for label, setup, teardown in _scenarios(vendor, existing):
         with connection.cursor() as cursor:
             start = time.perf_counter()
             for statement in setup:
@@ -513,14 +479,11 @@ def proposals(args: dict) -> dict:
             built = time.perf_counter() - start
         row: dict = {"scenario": label, "setup": built, "problems": []}
         try:
-            with _answers_by_task_ids() if patch else nullcontext([True]) as used:
-                fn = lambda: _run_orm(period, today)  # noqa: E731
-                if fn() != ref:  # also the warm-up
-                    row["problems"].append("(a): different numbers from (a) as is")
-                if not used:
-                    row["problems"].append("the rewrite no longer applies to queries.py")
-                row["a"] = _best(fn, RUNS)[0]
-                row["a_queries"] = _query_times(fn, RUNS)[0]
+            fn = lambda: _run_orm(period, today)  # noqa: E731
+            if fn() != ref:  # also the warm-up
+                row["problems"].append("(a): different numbers from (a) as is")
+            row["a"] = _best(fn, RUNS)[0]
+            row["a_queries"] = _query_times(fn, RUNS)[0]
             if _run_hand(sql, params) != ref:
                 row["problems"].append("(b): different numbers from (a) as is")
             row["b"] = _best(lambda: _run_hand(sql, params), RUNS)[0]
@@ -638,7 +601,7 @@ def bench_database(vendor: str, tmp: Path, problems: list[str]) -> dict:
             res["months"][month] = out
             if PROPOSALS:
                 out["proposals"] = timed_step(
-                    f"proposals for {month}: settings, a rewrite, indexes, one at a time",
+                    f"proposals for {month}: settings, indexes, one at a time",
                     lambda args=args: scratch.worker("proposals", **args),
                 )["scenarios"]
             found = list(out["problems"])
@@ -752,7 +715,7 @@ def run() -> None:
     if (now := fingerprint(CODE_UNDER_TEST)) != measured:
         _say(f"  !! the code under test changed during the run: now {now}")
     if problems:
-        sys.exit("report benchmark: (a) and (b) disagree (see FAIL above)")
+        sys.exit("report benchmark: a check failed (see FAIL above)")
 
 
 if __name__ == "__main__":

@@ -192,3 +192,24 @@ def profile_report(path: Path, *, careloop: int = 10, everything: int = 10, own:
     return "\n".join(
         line for line in text.splitlines() if line.strip() and not any(s in line for s in skip)
     )
+
+
+def each_database(name: str, dbs, pg_server: str, bench_database) -> tuple[dict, list[str]]:
+    """Run ``bench_database(vendor, tmp, problems)`` for every database in ``dbs`` inside one
+    scratch directory (removed afterwards), skipping PostgreSQL when it cannot be reached.
+    Returns ({vendor: result}, problems) — the loop every benchmark's run() shared."""
+    import tempfile
+
+    tmp = Path(tempfile.mkdtemp(prefix=f"careloop-bench-{name}-"))
+    problems: list[str] = []
+    results = {}
+    try:
+        for vendor in dbs:
+            print(f"[{vendor}]", flush=True)
+            if vendor == "postgresql" and (why := pg_reachable(pg_server)):
+                print(f"  PostgreSQL unreachable at {pg_server}: skipped ({why})", flush=True)
+                continue
+            results[vendor] = bench_database(vendor, tmp, problems)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return results, problems

@@ -44,13 +44,11 @@ import datetime as dt
 import json
 import os
 import re
-import shutil
 import sys
-import tempfile
 import time
 from pathlib import Path
 
-from bench.common import TemplateScratch, fingerprint, pg_reachable, timed_step
+from bench.common import TemplateScratch, each_database, fingerprint, timed_step
 
 DBS = [d.strip() for d in os.environ.get("BENCH_DBS", "sqlite,postgresql").split(",") if d]
 PG_SERVER = os.environ.get("BENCH_PG_URL", "postgres://postgres:careloop@127.0.0.1:5432/")
@@ -692,18 +690,7 @@ def run() -> None:
     _say(f"report benchmark: R1 for {', '.join(MONTHS)}; {sizes}")
     measured = fingerprint(CODE_UNDER_TEST)
     _say(f"  code under test: {measured}")
-    tmp = Path(tempfile.mkdtemp(prefix="careloop-bench-report-"))
-    problems: list[str] = []
-    results = {}
-    try:
-        for vendor in DBS:
-            _say(f"[{vendor}]")
-            if vendor == "postgresql" and (why := pg_reachable(PG_SERVER)):
-                _say(f"  PostgreSQL unreachable at {PG_SERVER}: skipped ({why})")
-                continue
-            results[vendor] = bench_database(vendor, tmp, problems)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    results, problems = each_database("report", DBS, PG_SERVER, bench_database)
     goals = _report(results)
     _say("")
     _say("Goals:")

@@ -45,14 +45,13 @@ import datetime as dt
 import os
 import shutil
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 from bench.common import (
     TemplateScratch,
+    each_database,
     fingerprint,
-    pg_reachable,
     profile_report,
     timed_step,
 )
@@ -227,18 +226,7 @@ def run() -> None:
          + f"databases {', '.join(DBS)}")  # fmt: skip
     measured = fingerprint(CODE_UNDER_TEST)
     _say(f"  code under test: {measured}")
-    tmp = Path(tempfile.mkdtemp(prefix="careloop-bench-sweep-"))
-    problems: list[str] = []
-    results = {}
-    try:
-        for vendor in DBS:
-            _say(f"[{vendor}]")
-            if vendor == "postgresql" and (why := pg_reachable(PG_SERVER)):
-                _say(f"  PostgreSQL unreachable at {PG_SERVER}: skipped ({why})")
-                continue
-            results[vendor] = bench_database(vendor, tmp, problems)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    results, problems = each_database("sweep", DBS, PG_SERVER, bench_database)
 
     goals = _table(results)
     for vendor, res in results.items():
